@@ -86,13 +86,17 @@ class StreamSpec(_Strict):
 
     ``kind`` names the family the collection-frequency rule is looked up by (default:
     guessed from the id, else ``msw``); ``max_storage_days_*`` override that rule and
-    ``min_visits_per_week`` is an operator policy above the legal minimum. The density
-    range (``density_low_t_per_m3``/``density_high_t_per_m3``) feeds demand sampling.
+    ``min_visits_per_week`` is an operator policy above the legal minimum;
+    ``container_m3`` is this stream's container size (default: the generation one).
+    The density range (``density_low_t_per_m3``/``density_high_t_per_m3``) feeds
+    demand sampling.
     """
 
     id: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
     name: str = ""
-    kind: Literal["msw", "dry", "wet", "bulky", "medical", "industrial", "agricultural"] | None = None
+    kind: Literal["msw", "dry", "wet", "bulky", "medical", "industrial", "agricultural"] | None = (
+        None
+    )
     density_t_per_m3: float = Field(gt=0, le=2.0)
     density_low_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
     density_high_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
@@ -102,6 +106,7 @@ class StreamSpec(_Strict):
     max_storage_days_warm: float | None = Field(default=None, gt=0, le=31)
     max_storage_days_cold: float | None = Field(default=None, gt=0, le=31)
     min_visits_per_week: float | None = Field(default=None, gt=0, le=21)
+    container_m3: float | None = Field(default=None, gt=0)
     color: str = "#6b7280"
     source: str = ""
 
@@ -214,8 +219,13 @@ class GenerationSpec(_Strict):
     @field_validator("norm_density_high_t_per_m3")
     @classmethod
     def _density_order(cls, value: float | None, info: Any) -> float | None:
-        base, low = info.data.get("norm_density_t_per_m3"), info.data.get("norm_density_low_t_per_m3")
-        if base is not None and ((low is not None and low > base) or (value is not None and value < base)):
+        base, low = (
+            info.data.get("norm_density_t_per_m3"),
+            info.data.get("norm_density_low_t_per_m3"),
+        )
+        if base is not None and (
+            (low is not None and low > base) or (value is not None and value < base)
+        ):
             msg = "norm density range must satisfy low <= norm_density_t_per_m3 <= high"
             raise ValueError(msg)
         return value
@@ -330,6 +340,9 @@ class SolverSpec(_Strict):
     p: int | None = Field(default=None, ge=1)
     transport_cost_kzt_per_t_km: float = Field(default=60.0, ge=0)
     stop_service_min: float = Field(default=4.0, ge=0)
+    # The season of the day the routes are planned for. Warm is the peak: every
+    # mixed-waste container is emptied daily. Sites are always sized on the annual average.
+    plan_season: Literal["warm", "cold", "annual"] = "warm"
 
 
 class PointRecord(_Strict):
@@ -713,36 +726,83 @@ def _check_references(
         used_streams |= {s for s, share in generation.stream_shares.items() if share > 0}
         for s in generation.stream_shares:
             if s not in streams:
-                problems.append(Problem(file, f"generation.stream_shares.{s}", f"unknown stream '{s}'", f"use one of {sorted(streams)}"))
+                problems.append(
+                    Problem(
+                        file,
+                        f"generation.stream_shares.{s}",
+                        f"unknown stream '{s}'",
+                        f"use one of {sorted(streams)}",
+                    )
+                )
         for s in generation.stream_coverage:
             if s not in generation.stream_shares:
-                problems.append(Problem(file, f"generation.stream_coverage.{s}", f"'{s}' has no stream share", "give it a share in stream_shares or remove it"))
+                problems.append(
+                    Problem(
+                        file,
+                        f"generation.stream_coverage.{s}",
+                        f"'{s}' has no stream share",
+                        "give it a share in stream_shares or remove it",
+                    )
+                )
         district_names = {d.name for d in sc.get("districts", ())}
         for name in generation.district_norms:
             if name not in district_names and "districts" not in incomplete:
-                problems.append(Problem(file, f"generation.district_norms.{name}", f"unknown district '{name}'", f"use one of {sorted(district_names)}"))
+                problems.append(
+                    Problem(
+                        file,
+                        f"generation.district_norms.{name}",
+                        f"unknown district '{name}'",
+                        f"use one of {sorted(district_names)}",
+                    )
+                )
         seen_sources: set[str] = set()
         for src in generation.sources:
             where = f"generation.sources '{src.id}'"
             if src.id in seen_sources:
-                problems.append(Problem(file, where, "duplicate id", "give every source its own id"))
+                problems.append(
+                    Problem(file, where, "duplicate id", "give every source its own id")
+                )
             seen_sources.add(src.id)
             if src.stream not in streams:
-                problems.append(Problem(file, where, f"unknown stream '{src.stream}'", f"use one of {sorted(streams)}"))
+                problems.append(
+                    Problem(
+                        file,
+                        where,
+                        f"unknown stream '{src.stream}'",
+                        f"use one of {sorted(streams)}",
+                    )
+                )
             used_streams.add(src.stream)
             has_norm = src.norm_m3_per_unit_year is not None or src.norm_kg_per_unit_day is not None
             has_rate = has_norm and src.quantity is not None
             if src.tonnes_per_day is None and not has_rate and src.containers is None:
                 problems.append(
-                    Problem(file, where, "no amount: neither tonnes_per_day, nor quantity with a unit norm, nor containers", "give one of them")
-                )
-        generated = {s for s, share in generation.stream_shares.items() if share > 0} | {x.stream for x in generation.sources}
-        for stream in sc.get("streams", ()):
-            if stream.id in generated and stream.dedicated_vehicles and "fleet" not in incomplete:
-                if not any(vt.streams == (stream.id,) for vt in sc.get("fleet", ())):
-                    problems.append(
-                        Problem(file, f"streams '{stream.id}'", "needs dedicated vehicles but no fleet entry carries only this stream", f"add a fleet entry with streams = [\"{stream.id}\"]")
+                    Problem(
+                        file,
+                        where,
+                        "no amount: neither tonnes_per_day, nor quantity with a unit norm, nor containers",
+                        "give one of them",
                     )
+                )
+        generated = {s for s, share in generation.stream_shares.items() if share > 0} | {
+            x.stream for x in generation.sources
+        }
+        fleet = sc.get("fleet", ())
+        for stream in sc.get("streams", ()):
+            dedicated = stream.id in generated and stream.dedicated_vehicles
+            if (
+                dedicated
+                and "fleet" not in incomplete
+                and not any(vt.streams == (stream.id,) for vt in fleet)
+            ):
+                problems.append(
+                    Problem(
+                        file,
+                        f"streams '{stream.id}'",
+                        "needs dedicated vehicles but no fleet entry carries only this stream",
+                        f'add a fleet entry with streams = ["{stream.id}"]',
+                    )
+                )
     coverage_known = not incomplete & {"streams", "facilities", "fleet"}
     for s in sorted(used_streams & streams) if coverage_known else []:
         stream = next(x for x in sc["streams"] if x.id == s)

@@ -1,0 +1,227 @@
+"""Small helpers shared by the report modules: formats, colours, lookups."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "FACILITY_LETTER",
+    "FACILITY_TYPE_COLOR",
+    "ROUTE_PALETTE",
+    "esc",
+    "find_point",
+    "fmt_hhmm",
+    "fmt_int",
+    "fmt_num",
+    "natural_key",
+    "points_by_id",
+    "route_color",
+    "route_geometry",
+    "route_label",
+    "sorted_routes",
+    "stop_stream",
+    "streams_by_id",
+]
+
+# Distinct, colour-blind-friendly-ish hues; red is kept for protection zones and
+# grey for streets, so neither appears here.
+ROUTE_PALETTE: tuple[str, ...] = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#17becf",
+    "#e377c2",
+    "#8c564b",
+    "#bcbd22",
+    "#0b3d91",
+    "#f4a300",
+    "#00897b",
+    "#6a1b9a",
+    "#c2185b",
+    "#5d4037",
+    "#33691e",
+    "#01579b",
+)
+
+FACILITY_TYPE_COLOR: dict[str, str] = {
+    "landfill": "#7c2d12",
+    "sorting": "#0e7490",
+    "transfer": "#6d28d9",
+    "composting": "#4d7c0f",
+    "treatment": "#be123c",
+}
+FACILITY_LETTER: dict[str, str] = {
+    "landfill": "L",
+    "sorting": "S",
+    "transfer": "T",
+    "composting": "C",
+    "treatment": "M",
+}
+
+
+_JS_SAFE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (``None`` becomes an empty string).
+
+    Backticks, ``$`` and backslashes become character references too, so the
+    text is also safe inside the JavaScript template literals folium writes
+    tooltips and popups into; the rendered HTML reads the same.
+    """
+    if value is None:
+        return ""
+    return html.escape(str(value), quote=True).translate(_JS_SAFE)
+
+
+def fmt_hhmm(minutes: float | None) -> str:
+    """Minutes from midnight as ``hh:mm`` (hours may pass 24 on long shifts)."""
+    if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
+        return ""
+    total = round(float(minutes))
+    return f"{total // 60:02d}:{total % 60:02d}"
+
+
+def fmt_num(value: Any, digits: int = 1) -> str:
+    """A number with thin thousands grouping, or an em dash when missing."""
+    if value is None:
+        return "—"
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        return esc(value)
+    if math.isnan(num):
+        return "—"
+    return f"{num:,.{digits}f}".replace(",", " ")
+
+
+def fmt_int(value: Any) -> str:
+    """A whole number with thousands grouping, or an em dash when missing."""
+    return fmt_num(value, 0)
+
+
+def sorted_routes(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The plan's routes ordered by day, vehicle and id (stable colour order)."""
+    routes: Sequence[dict[str, Any]] = plan.get("routes") or []
+    return sorted(
+        routes,
+        key=lambda r: (
+            r.get("day", 0),
+            natural_key(r.get("vehicle_id", "")),
+            natural_key(r["id"]),
+        ),
+    )
+
+
+def natural_key(value: Any) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders ``T2`` before ``T10``."""
+    parts = re.split(r"(\d+)", str(value))
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
+
+
+def route_color(index: int) -> str:
+    """Colour of the ``index``-th route in :func:`sorted_routes` order."""
+    return ROUTE_PALETTE[index % len(ROUTE_PALETTE)]
+
+
+def route_label(route: Mapping[str, Any]) -> str:
+    """Short human label: ``T1 · day 1 · R1``."""
+    return f"{route.get('vehicle_id', '?')} · day {route.get('day', '?')} · {route['id']}"
+
+
+def points_by_id(plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Collection points keyed by id."""
+    return {str(p["id"]): p for p in plan.get("points") or []}
+
+
+def streams_by_id(plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Waste streams keyed by id."""
+    return {str(s["id"]): s for s in plan.get("streams") or []}
+
+
+def iter_lonlat(plan: Mapping[str, Any]) -> Iterable[tuple[float, float]]:
+    """Every coordinate that must be visible when the map opens."""
+    for key in ("points", "depots", "facilities"):
+        for item in plan.get(key) or []:
+            if item.get("lon") is not None and item.get("lat") is not None:
+                yield float(item["lon"]), float(item["lat"])
+    for route in plan.get("routes") or []:
+        for lon, lat in route_geometry(route):
+            yield float(lon), float(lat)
+        for stop in route.get("stops") or []:
+            yield float(stop["lon"]), float(stop["lat"])
+
+
+def data_bounds(plan: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
+    """``(min_lon, min_lat, max_lon, max_lat)`` of the plan's data, or the network
+    bbox when the plan has no located objects, or ``None``."""
+    lons: list[float] = []
+    lats: list[float] = []
+    for lon, lat in iter_lonlat(plan):
+        lons.append(lon)
+        lats.append(lat)
+    if lons:
+        return min(lons), min(lats), max(lons), max(lats)
+    bbox = (plan.get("network") or {}).get("bbox")
+    if bbox and len(bbox) == 4:
+        return float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])
+    return None
+
+
+def simplify_lines(
+    lines: Sequence[Sequence[Sequence[float]]], tolerance: float
+) -> list[list[list[float]]]:
+    """Douglas–Peucker simplification of many lon/lat lines (tolerance in degrees).
+
+    Lines with fewer than two vertices are dropped; ``tolerance <= 0`` only
+    copies the coordinates.
+    """
+    import numpy as np
+    import shapely
+
+    valid = [ln for ln in lines if len(ln) >= 2]
+    if tolerance <= 0 or not valid:
+        return [[[float(c[0]), float(c[1])] for c in ln] for ln in valid]
+    arrays = [np.asarray(ln, dtype=float)[:, :2] for ln in valid]
+    lengths = np.fromiter((len(a) for a in arrays), dtype=np.intp, count=len(arrays))
+    coords = np.concatenate(arrays)
+    index = np.repeat(np.arange(len(arrays)), lengths)
+    geoms = shapely.linestrings(coords, indices=index)
+    simple = np.asarray(shapely.simplify(geoms, tolerance, preserve_topology=False))
+    return [shapely.get_coordinates(g).tolist() for g in simple.tolist()]
+
+
+def route_geometry(route: Mapping[str, Any]) -> list[list[float]]:
+    """The route's street geometry as ``[[lon, lat], ...]``; the straight stop
+    sequence when the plan has none."""
+    geom = route.get("geometry")
+    if geom is not None and len(geom) > 0:
+        return [[float(c[0]), float(c[1])] for c in geom]
+    return [[float(s["lon"]), float(s["lat"])] for s in route.get("stops") or []]
+
+
+def find_point(points: Mapping[str, Mapping[str, Any]], ref: Any) -> Mapping[str, Any] | None:
+    """The collection point a stop refers to.
+
+    Accepts the plain point id and also ``"<point id>|<stream>"`` (one visit
+    per point and stream), which some planners emit.
+    """
+    key = str(ref)
+    if key in points:
+        return points[key]
+    if "|" in key:
+        return points.get(key.split("|", 1)[0])
+    return None
+
+
+def stop_stream(ref: Any, point: Mapping[str, Any] | None) -> str:
+    """Stream id of a stop: the ``|stream`` suffix of its ref if any, else the point's."""
+    key = str(ref)
+    if "|" in key:
+        return key.split("|", 1)[1]
+    return str((point or {}).get("stream", ""))

@@ -1,0 +1,320 @@
+"""``report.html``: KPIs, charts, tables, assumptions and warnings of one plan.
+
+Self-contained: inline CSS and inline SVG, no scripts, no external links other
+than relative links to the sibling files of the plan folder.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .common import (
+    FACILITY_TYPE_COLOR,
+    esc,
+    fmt_hhmm,
+    fmt_int,
+    fmt_num,
+    route_color,
+    route_label,
+    sorted_routes,
+)
+from .svg import Bar, hbar_chart, mini_map_svg
+
+__all__ = ["MAX_CHART_ROWS", "render_report"]
+
+MAX_CHART_ROWS = 40
+DAYS_PER_YEAR = 365
+
+_CSS = """
+:root { --ink: #111827; --muted: #6b7280; --line: #e5e7eb; --bad: #b91c1c; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto,
+  'DejaVu Sans', Arial, sans-serif; color: var(--ink); background: #f8fafc; }
+main { max-width: 1180px; margin: 0 auto; padding: 20px 24px 40px; }
+h1 { font-size: 22px; margin: 0 0 2px; }
+h2 { font-size: 17px; margin: 26px 0 8px; border-bottom: 2px solid var(--line);
+  padding-bottom: 3px; }
+.sub { color: var(--muted); margin-bottom: 12px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
+  gap: 10px; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 8px;
+  padding: 8px 10px; }
+.card .k { color: var(--muted); font-size: 12px; }
+.card .v { font-size: 20px; font-weight: 650; font-variant-numeric: tabular-nums; }
+.card .u { font-size: 12px; color: var(--muted); font-weight: 400; }
+.card.bad .v { color: var(--bad); }
+.row { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+.row > .panel { flex: 0 1 auto; max-width: 100%; }
+.panel .note { max-width: 560px; }
+.panel { background: #fff; border: 1px solid var(--line); border-radius: 8px;
+  padding: 10px 12px; }
+table.t { border-collapse: collapse; width: 100%; background: #fff; font-size: 13px; }
+table.t th, table.t td { border-bottom: 1px solid var(--line); padding: 4px 6px;
+  text-align: left; }
+table.t th { background: #f3f4f6; position: sticky; top: 0; }
+table.t td.n, table.t th.n { text-align: right; font-variant-numeric: tabular-nums; }
+.sw { display: inline-block; width: 14px; height: 4px; vertical-align: middle;
+  border-radius: 2px; margin-right: 4px; }
+.warn li { color: var(--bad); }
+.note { color: var(--muted); font-size: 12px; }
+a { color: #1d4ed8; }
+@media print { body { background: #fff; } .panel, .card { break-inside: avoid; } }
+"""
+
+
+def _money(value: Any) -> str:
+    """Compact money: ``21 549``, ``215.0 M``, ``1.20 bn``."""
+    if value is None:
+        return "—"
+    v = float(value)
+    if abs(v) >= 1e9:
+        return f"{v / 1e9:.2f} bn"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.1f} M"
+    return fmt_int(v)
+
+
+def _card(label: str, value: str, unit: str = "", bad: bool = False) -> str:
+    cls = "card bad" if bad else "card"
+    unit_html = f' <span class="u">{esc(unit)}</span>' if unit else ""
+    return (
+        f'<div class="{cls}"><div class="k">{esc(label)}</div>'
+        f'<div class="v">{value}{unit_html}</div></div>'
+    )
+
+
+def _kpi_cards(plan: Mapping[str, Any]) -> str:
+    k = plan.get("kpis") or {}
+    routes = plan.get("routes") or []
+    unserved = int(k.get("unserved_stops", len(plan.get("unserved") or [])) or 0)
+    open_fac = [
+        f
+        for f in plan.get("facilities") or []
+        if f.get("open") and f.get("utilisation") is not None
+    ]
+    fac_util = sum(float(f["utilisation"]) for f in open_fac) / len(open_fac) if open_fac else None
+    shift_h = (
+        sum(float(r.get("duration_min") or 0) for r in routes) / 60 / len(routes)
+        if routes
+        else None
+    )
+    rate = k.get("recycling_rate")
+    cards = [
+        _card("Distance", fmt_num(k.get("distance_km"), 1), "km"),
+        _card("Driving", fmt_num(k.get("driving_h"), 1), "h"),
+        _card("Working", fmt_num(k.get("working_h"), 1), "h"),
+        _card("Waste collected", fmt_num(k.get("tonnes"), 1), "t"),
+        _card("Transport work", fmt_num(k.get("tonne_km"), 0), "t·km"),
+        _card("Fuel", fmt_num(k.get("fuel_l"), 0), "l"),
+        _card("CO₂e", fmt_num(k.get("co2e_t"), 2), "t"),
+        _card("Transport cost", _money(k.get("cost_kzt")), "KZT/day"),
+        _card("Sites cost", _money(k.get("sites_cost_kzt_per_year")), "KZT/yr"),
+        _card("Vehicles used", fmt_int(k.get("vehicles_used"))),
+        _card("Routes", fmt_int(len(routes))),
+        _card("Avg shift", fmt_num(shift_h, 1), "h"),
+        _card("Stops served", fmt_int(k.get("stops_served"))),
+        _card("Unserved stops", fmt_int(unserved), bad=unserved > 0),
+        _card(
+            "Recycling rate",
+            fmt_num(float(rate) * 100, 1) if rate is not None else "—",
+            "%",
+        ),
+        _card(
+            "Facility use (avg)",
+            fmt_num(fac_util * 100, 0) if fac_util is not None else "—",
+            "%",
+        ),
+    ]
+    if k.get("truck_utilisation") is not None:
+        cards.append(
+            _card("Truck utilisation", fmt_num(float(k["truck_utilisation"]) * 100, 0), "%")
+        )
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def _load_chart(routes: Sequence[Mapping[str, Any]]) -> str:
+    bars = []
+    for i, r in enumerate(routes[:MAX_CHART_ROWS]):
+        peak = max((float(s.get("load_after_t") or 0) for s in r.get("stops") or []), default=0)
+        bars.append(
+            Bar(
+                label=route_label(r),
+                value=float(r.get("tonnes") or 0),
+                color=route_color(i),
+                text=f"{fmt_num(r.get('tonnes'), 1)} t (peak {peak:.1f} t)",
+                marker=peak,
+            )
+        )
+    note = (
+        f'<div class="note">First {MAX_CHART_ROWS} of {len(routes)} routes.</div>'
+        if len(routes) > MAX_CHART_ROWS
+        else ""
+    )
+    return (
+        hbar_chart(bars, title="Waste collected per route (tick = peak load on board)", unit="t")
+        + note
+    )
+
+
+def _util_chart(plan: Mapping[str, Any]) -> str:
+    bars = []
+    for f in (plan.get("facilities") or [])[:MAX_CHART_ROWS]:
+        util = float(f.get("utilisation") or 0.0)
+        used = f.get("open") and f.get("state") not in ("excluded", "closed")
+        colour = FACILITY_TYPE_COLOR.get(str(f.get("type")), "#374151") if used else "#d1d5db"
+        if used and util > 1.0:
+            colour = "#dc2626"  # over capacity
+        text = (
+            f"{util * 100:.0f}% ({fmt_num(f.get('used_t_per_day'), 1)} / "
+            f"{fmt_num(f.get('capacity_t_per_day'), 0)} t/day)"
+            if used
+            else f"{f.get('state')}, not used"
+        )
+        bars.append(Bar(f"{f['id']} {f.get('type', '')}", util * 100, colour, text))
+    return hbar_chart(
+        bars,
+        title="Capacity use per facility",
+        unit="%",
+        max_value=max([100.0, *(b.value for b in bars)]),
+        ref_value=100.0,
+        ref_label="capacity",
+    )
+
+
+def _cost_chart(plan: Mapping[str, Any]) -> str:
+    by_type: dict[str, float] = defaultdict(float)
+    for r in plan.get("routes") or []:
+        by_type[str(r.get("vehicle_type") or "vehicle")] += float(r.get("cost_kzt") or 0)
+    bars = [
+        Bar(f"transport: {t}", v, "#2563eb", f"{fmt_int(v)} KZT")
+        for t, v in sorted(by_type.items(), key=lambda kv: -kv[1])
+    ]
+    sites = (plan.get("kpis") or {}).get("sites_cost_kzt_per_year")
+    if sites:
+        per_day = float(sites) / DAYS_PER_YEAR
+        bars.append(Bar("sites (per day)", per_day, "#7c2d12", f"{fmt_int(per_day)} KZT"))
+    chart = hbar_chart(bars, title="Cost breakdown per plan day", unit="KZT")
+    return chart + (
+        f'<div class="note">Site costs per year ÷ {DAYS_PER_YEAR} days; transport cost is '
+        "the sum over the plan's routes.</div>"
+    )
+
+
+def _routes_table(routes: Sequence[Mapping[str, Any]], sheets: Mapping[str, str]) -> str:
+    head = (
+        "<tr><th>Route</th><th>Vehicle</th><th>Type</th><th class='n'>Day</th>"
+        "<th class='n'>Stops</th><th class='n'>Unloads</th><th>Start</th><th>End</th>"
+        "<th class='n'>km</th><th class='n'>h</th><th class='n'>t</th>"
+        "<th class='n'>Peak t</th><th class='n'>Cost KZT</th><th>Sheet</th></tr>"
+    )
+    rows = []
+    for i, r in enumerate(routes):
+        stops = r.get("stops") or []
+        peak = max((float(s.get("load_after_t") or 0) for s in stops), default=0)
+        vid = str(r.get("vehicle_id", ""))
+        link = f'<a href="{esc(sheets[vid])}">print</a>' if vid in sheets else ""
+        rows.append(
+            f"<tr><td><span class='sw' style='background:{route_color(i)}'></span>"
+            f"{esc(r['id'])}</td><td>{esc(vid)}</td><td>{esc(r.get('vehicle_type'))}</td>"
+            f"<td class='n'>{esc(r.get('day'))}</td>"
+            f"<td class='n'>{sum(1 for s in stops if s.get('kind') == 'stop')}</td>"
+            f"<td class='n'>{sum(1 for s in stops if s.get('kind') == 'unload')}</td>"
+            f"<td>{fmt_hhmm(stops[0].get('departure_min')) if stops else ''}</td>"
+            f"<td>{fmt_hhmm(stops[-1].get('arrival_min')) if stops else ''}</td>"
+            f"<td class='n'>{fmt_num(r.get('distance_km'), 1)}</td>"
+            f"<td class='n'>{fmt_num(float(r.get('duration_min') or 0) / 60, 1)}</td>"
+            f"<td class='n'>{fmt_num(r.get('tonnes'), 1)}</td>"
+            f"<td class='n'>{peak:.1f}</td><td class='n'>{fmt_int(r.get('cost_kzt'))}</td>"
+            f"<td>{link}</td></tr>"
+        )
+    return f'<table class="t routes"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _facilities_table(plan: Mapping[str, Any]) -> str:
+    head = (
+        "<tr><th>Id</th><th>Name</th><th>Type</th><th>State</th><th>Open</th>"
+        "<th class='n'>Capacity t/day</th><th class='n'>Used t/day</th><th class='n'>Use</th>"
+        "<th class='n'>Capex KZT</th><th class='n'>Opex KZT/yr</th>"
+        "<th class='n'>Points</th><th>Note</th></tr>"
+    )
+    rows = []
+    for f in plan.get("facilities") or []:
+        util = f.get("utilisation")
+        rows.append(
+            f"<tr><td>{esc(f['id'])}</td><td>{esc(f.get('name'))}</td>"
+            f"<td>{esc(f.get('type'))}</td><td>{esc(f.get('state'))}</td>"
+            f"<td>{'yes' if f.get('open') else 'no'}</td>"
+            f"<td class='n'>{fmt_num(f.get('capacity_t_per_day'), 0)}</td>"
+            f"<td class='n'>{fmt_num(f.get('used_t_per_day'), 1)}</td>"
+            f"<td class='n'>{fmt_num(float(util) * 100, 0) + '%' if util is not None else '—'}</td>"
+            f"<td class='n'>{fmt_int(f.get('capex_kzt'))}</td>"
+            f"<td class='n'>{fmt_int(f.get('opex_kzt_per_year'))}</td>"
+            f"<td class='n'>{len(f.get('catchment') or [])}</td>"
+            f"<td>{esc(f.get('excluded_reason') or '')}</td></tr>"
+        )
+    return (
+        f'<table class="t facilities"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def _list(items: Sequence[Any], css: str = "") -> str:
+    if not items:
+        return '<p class="note">None.</p>'
+    cls = f' class="{css}"' if css else ""
+    return f"<ul{cls}>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+
+
+def render_report(
+    plan: Mapping[str, Any],
+    *,
+    sheets: Mapping[str, str] | None = None,
+    links: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The full ``report.html`` document for a plan dict.
+
+    ``sheets`` maps vehicle id to a relative route-sheet link; ``links`` are
+    ``(label, relative href)`` pairs to the plan folder's other files.
+    """
+    scen = plan.get("scenario") or {}
+    title = str(scen.get("title") or scen.get("name") or "Plan")
+    solver = scen.get("solver") or {}
+    net = plan.get("network") or {}
+    routes = sorted_routes(plan)
+    unserved = plan.get("unserved") or []
+    sub = (
+        f"Scenario <b>{esc(scen.get('name'))}</b> · generated {esc(scen.get('generated_at'))}"
+        f" · solver time limit {esc(solver.get('time_limit_s'))} s, seed "
+        f"{esc(solver.get('seed'))} · road network: {esc(net.get('source'))} "
+        f"({fmt_int(net.get('nodes'))} nodes, {fmt_int(net.get('edges'))} edges)"
+    )
+    link_html = " · ".join(f'<a href="{esc(h)}">{esc(lbl)}</a>' for lbl, h in links)
+    unserved_html = (
+        _list([f"{u.get('point_id')}: {u.get('reason')}" for u in unserved], "warn")
+        if unserved
+        else '<p class="note">Every collection point is served.</p>'
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>Report — {esc(title)}</title><style>{_CSS}</style></head><body><main>"
+        f"<h1>{esc(title)}</h1><div class='sub'>{sub}</div>"
+        f"<div class='sub'>{link_html}</div>"
+        f"<h2>Key figures (per plan day unless stated)</h2>{_kpi_cards(plan)}"
+        "<h2>Overview</h2><div class='row'>"
+        f"<div class='panel'>{mini_map_svg(plan, 560, 400)}"
+        "<div class='note'>Grey: streets · coloured: routes · filled circles: open "
+        "facilities · dashed: proposed · grey: excluded · red: protection zones · "
+        "black squares: depots. The interactive map has the details.</div></div>"
+        f"<div class='panel'>{_util_chart(plan)}</div></div>"
+        "<h2>Loads and costs</h2><div class='row'>"
+        f"<div class='panel'>{_load_chart(routes)}</div>"
+        f"<div class='panel'>{_cost_chart(plan)}</div></div>"
+        f"<h2>Routes</h2>{_routes_table(routes, sheets or {})}"
+        f"<h2>Facilities</h2>{_facilities_table(plan)}"
+        f"<h2>Unserved collection points ({len(unserved)})</h2>{unserved_html}"
+        f"<h2>Warnings</h2>{_list(plan.get('warnings') or [], 'warn')}"
+        f"<h2>Assumptions</h2>{_list(plan.get('assumptions') or [])}"
+        "</main></body></html>"
+    )

@@ -1,0 +1,505 @@
+"""The interactive plan map (``map.html``), built from the plan dictionary alone.
+
+What is drawn, bottom to top: the street network as light grey lines (the
+offline base layer), optional OpenStreetMap tiles (``online=True`` only),
+catchment areas of open facilities, sanitary protection zones (red, hatched),
+one toggleable layer per route (vehicle and day) with the line along the
+streets, direction arrows and numbered stops in visiting order, unload stops,
+depots, and facilities by type and state.  A legend, a KPI box, the layer
+control and a scale bar sit in the corners.
+
+Plans with more than :data:`LARGE_PLAN_STOPS` stops switch to a light mode:
+canvas rendering, stops as small circle markers created by one compact script
+per route (popups built on click), fewer arrows and simplified geometry.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import folium
+import shapely
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
+
+from .common import (
+    FACILITY_TYPE_COLOR,
+    data_bounds,
+    esc,
+    find_point,
+    fmt_hhmm,
+    fmt_num,
+    points_by_id,
+    route_color,
+    route_geometry,
+    route_label,
+    simplify_lines,
+    sorted_routes,
+    stop_stream,
+    streams_by_id,
+)
+from .map_parts import (
+    ARROW_JS,
+    CSS,
+    HATCH_JS,
+    STOPS_JS,
+    STREET_COLOR,
+    ZONE_COLOR,
+    arrow_positions,
+    control_js,
+    facility_icon_html,
+    facility_popup,
+    kpi_html,
+    legend_html,
+    popup_table,
+    stop_popup,
+)
+from .offline import add_osm_tiles, make_offline
+
+__all__ = ["LARGE_PLAN_STOPS", "arrow_positions", "build_map", "count_stops"]
+
+LARGE_PLAN_STOPS = 500
+
+
+class _Script(MacroElement):
+    """A script run with ``fg`` bound to the parent layer (or the map)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function(fg){ {{ this.code }} })({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "PlanScript"
+        self.code = code
+
+
+def count_stops(plan: Mapping[str, Any]) -> int:
+    """Number of collection stops (``kind == "stop"``) over all routes."""
+    return sum(
+        1 for r in plan.get("routes") or [] for s in r.get("stops") or [] if s.get("kind") == "stop"
+    )
+
+
+def _ll(coords: Sequence[Sequence[float]], digits: int = 5) -> list[list[float]]:
+    """``[[lon, lat], ...]`` to Leaflet's ``[[lat, lon], ...]``, rounded."""
+    return [[round(float(c[1]), digits), round(float(c[0]), digits)] for c in coords]
+
+
+def _tolerances(plan: Mapping[str, Any], n_stops: int) -> tuple[float, float]:
+    """Simplification tolerance in degrees for (streets, routes), by plan size."""
+    streets = (plan.get("network") or {}).get("streets") or []
+    vertices = sum(len(s) for s in streets)
+    street_tol = 0.0
+    if vertices > 20_000:
+        # ~3 m at 20k vertices, growing with the square root of the size, max ~25 m.
+        street_tol = min(2.5e-4, 3e-5 * math.sqrt(vertices / 20_000))
+    route_tol = 2e-5 if n_stops > LARGE_PLAN_STOPS else 0.0
+    return street_tol, route_tol
+
+
+def _add_streets(m: folium.Map, plan: Mapping[str, Any], tolerance: float) -> None:
+    streets = (plan.get("network") or {}).get("streets") or []
+    lines = simplify_lines(streets, tolerance)
+    if not lines:
+        return
+    fg = folium.FeatureGroup(name="Streets (road network)", show=True)
+    folium.PolyLine(
+        [_ll(ln) for ln in lines],
+        color=STREET_COLOR,
+        weight=1.5,
+        opacity=0.9,
+        interactive=False,
+        class_name="street-line",
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_catchments(m: folium.Map, plan: Mapping[str, Any]) -> None:
+    pts = points_by_id(plan)
+    fg = folium.FeatureGroup(name="Catchment areas", show=True)
+    drawn = 0
+    for fac in plan.get("facilities") or []:
+        if not fac.get("open") or not fac.get("catchment"):
+            continue
+        colour = FACILITY_TYPE_COLOR.get(str(fac.get("type")), "#374151")
+        coords = [
+            (float(pts[p]["lon"]), float(pts[p]["lat"])) for p in fac["catchment"] if p in pts
+        ]
+        coords.append((float(fac["lon"]), float(fac["lat"])))
+        hull = shapely.MultiPoint(coords).convex_hull
+        tip = f"Catchment of {fac.get('name') or fac['id']}: {len(fac['catchment'])} points"
+        if isinstance(hull, shapely.Polygon):
+            ring = list(hull.buffer(0.0015, quad_segs=4).exterior.coords)
+            folium.Polygon(
+                _ll(ring),
+                color=colour,
+                weight=1.5,
+                dash_array="5 5",
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.08,
+                tooltip=esc(tip),
+                class_name="catchment",
+            ).add_to(fg)
+        else:
+            for lon, lat in coords[:-1]:
+                folium.PolyLine(
+                    [[lat, lon], [float(fac["lat"]), float(fac["lon"])]],
+                    color=colour,
+                    weight=1,
+                    dash_array="4 4",
+                    tooltip=esc(tip),
+                    class_name="catchment",
+                ).add_to(fg)
+        drawn += 1
+    if drawn:
+        fg.add_to(m)
+
+
+def _polygon_rings(geometry: Mapping[str, Any]) -> list[list[list[list[float]]]]:
+    """Polygons of a GeoJSON Polygon/MultiPolygon as lists of lat/lon rings."""
+    gtype = geometry.get("type")
+    coords = geometry.get("coordinates") or []
+    polys = [coords] if gtype == "Polygon" else coords if gtype == "MultiPolygon" else []
+    return [[_ll(ring) for ring in poly] for poly in polys]
+
+
+def _add_zones(m: folium.Map, plan: Mapping[str, Any]) -> None:
+    zones = plan.get("zones") or []
+    if not zones:
+        return
+    fg = folium.FeatureGroup(name="Sanitary protection zones", show=True)
+    for zone in zones:
+        tip = f"{zone.get('id')}: {zone.get('reason') or zone.get('kind')}"
+        for rings in _polygon_rings(zone.get("geometry") or {}):
+            folium.Polygon(
+                rings,
+                color=ZONE_COLOR,
+                weight=2,
+                dash_array="6 4",
+                fill=True,
+                fill_color=ZONE_COLOR,
+                fill_opacity=0.2,
+                tooltip=esc(tip),
+                popup=folium.Popup(
+                    popup_table(
+                        f"Protection zone {esc(zone.get('id'))}",
+                        [("Kind", esc(zone.get("kind"))), ("Reason", esc(zone.get("reason")))],
+                    ),
+                    max_width=320,
+                ),
+                class_name="spz-zone",
+            ).add_to(fg)
+    fg.add_to(m)
+    m.add_child(_Script(HATCH_JS))
+
+
+def _add_unserved(m: folium.Map, plan: Mapping[str, Any]) -> None:
+    """Collection points left out of every route: red rings with the reason."""
+    unserved = plan.get("unserved") or []
+    if not unserved:
+        return
+    pts = points_by_id(plan)
+    fg = folium.FeatureGroup(name=f"Unserved points ({len(unserved)})", show=True)
+    for item in unserved:
+        point = find_point(pts, item.get("point_id"))
+        if not point:
+            continue
+        tip = f"Unserved {item.get('point_id')}: {item.get('reason') or ''}"
+        folium.CircleMarker(
+            [float(point["lat"]), float(point["lon"])],
+            radius=7,
+            color="#dc2626",
+            weight=3,
+            fill=True,
+            fill_color="#ffffff",
+            fill_opacity=0.9,
+            tooltip=esc(tip),
+            popup=folium.Popup(
+                popup_table(
+                    f"Unserved point {esc(item.get('point_id'))}",
+                    [
+                        ("Reason", esc(item.get("reason"))),
+                        ("Stream", esc(point.get("stream"))),
+                        ("Tonnes/day", fmt_num(point.get("tonnes_per_day"), 2)),
+                    ],
+                ),
+                max_width=320,
+            ),
+            class_name="unserved",
+        ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_sites(m: folium.Map, plan: Mapping[str, Any]) -> None:
+    fg = folium.FeatureGroup(name="Depots and facilities", show=True)
+    for dep in plan.get("depots") or []:
+        folium.Marker(
+            [float(dep["lat"]), float(dep["lon"])],
+            icon=folium.DivIcon(
+                html="<div>D</div>",
+                icon_size=(28, 28),
+                icon_anchor=(14, 14),
+                class_name="depot-icon",
+            ),
+            tooltip=esc(f"Depot {dep.get('name') or dep['id']}"),
+            popup=folium.Popup(
+                popup_table(
+                    f"Depot {esc(dep.get('name') or '')} ({esc(dep['id'])})",
+                    [("Position", f"{float(dep['lat']):.5f}, {float(dep['lon']):.5f}")],
+                ),
+                max_width=300,
+            ),
+            z_index_offset=900,
+        ).add_to(fg)
+    for fac in plan.get("facilities") or []:
+        util = fac.get("utilisation")
+        tip = f"{fac.get('name') or fac['id']} · {fac.get('type')} · {fac.get('state')}"
+        if util is not None and fac.get("open"):
+            tip += f" · {float(util) * 100:.0f}% used"
+        if fac.get("excluded_reason"):
+            tip += f" · excluded: {fac['excluded_reason']}"
+        folium.Marker(
+            [float(fac["lat"]), float(fac["lon"])],
+            icon=folium.DivIcon(
+                html=facility_icon_html(fac),
+                icon_size=(30, 30),
+                icon_anchor=(15, 15),
+                class_name="fac-icon",
+            ),
+            tooltip=esc(tip),
+            popup=folium.Popup(facility_popup(fac), max_width=340),
+            z_index_offset=1000,
+        ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_route(
+    m: folium.Map,
+    plan: Mapping[str, Any],
+    route: Mapping[str, Any],
+    colour: str,
+    large: bool,
+    tolerance: float,
+    weight: float,
+    stop_slots: dict[tuple[float, float], int],
+) -> None:
+    """One route layer: line, arrows, numbered stops, unloads and breaks.
+
+    ``stop_slots`` counts markers already placed at a position, so stops of
+    several routes at the same place (one truck per stream) sit side by side.
+    """
+    pts = points_by_id(plan)
+    streams = streams_by_id(plan)
+    name = (
+        f'<span style="color:{colour};font-weight:bold">━━</span> '
+        f"{esc(route_label(route))} · {fmt_num(route.get('distance_km'), 1)} km · "
+        f"{fmt_num(route.get('tonnes'), 1)} t"
+    )
+    fg = folium.FeatureGroup(name=name, show=True)
+    geometry = route_geometry(route)
+    simple = simplify_lines([geometry], tolerance)
+    line = simple[0] if simple else []
+    if line:
+        folium.PolyLine(
+            _ll(line),
+            color=colour,
+            weight=weight,
+            opacity=0.9,
+            tooltip=esc(
+                f"{route_label(route)} · {fmt_num(route.get('distance_km'), 1)} km · "
+                f"{fmt_num(route.get('tonnes'), 1)} t · "
+                f"{fmt_num(route.get('duration_min'), 0)} min"
+            ),
+            class_name="route-line",
+        ).add_to(fg)
+        arrows = arrow_positions(line, 12 if large else 40, 1.5 if large else 0.45)
+        fg.add_child(_Script(ARROW_JS % (json.dumps(colour), json.dumps(arrows))))
+
+    prev_load = 0.0
+    compact: list[list[Any]] = []
+    for stop in route.get("stops") or []:
+        kind = stop.get("kind")
+        load = float(stop.get("load_after_t") or 0.0)
+        lat, lon = float(stop["lat"]), float(stop["lon"])
+        seq = stop.get("seq")
+        if kind == "stop":
+            collected = max(0.0, load - prev_load)
+            point = find_point(pts, stop.get("ref_id"))
+            stream_id = stop_stream(stop.get("ref_id"), point)
+            if large:
+                compact.append(
+                    [
+                        round(lat, 5),
+                        round(lon, 5),
+                        seq,
+                        esc(stop.get("ref_id")),
+                        stop.get("arrival_min") or 0,
+                        stop.get("departure_min") or 0,
+                        stop.get("service_min") or 0,
+                        round(load, 3),
+                        round(float(stop.get("load_after_m3") or 0.0), 2),
+                        round(collected, 3),
+                        esc(stream_id),
+                        round(float(stop.get("distance_km_so_far") or 0.0), 2),
+                    ]
+                )
+            else:
+                stream_name = str((streams.get(stream_id) or {}).get("name", stream_id))
+                key = (round(lat, 5), round(lon, 5))
+                slot = stop_slots.get(key, 0)
+                stop_slots[key] = slot + 1
+                small = " class='n3'" if seq is not None and int(seq) >= 100 else ""
+                folium.Marker(
+                    [lat, lon],
+                    icon=folium.DivIcon(
+                        html=f'<div{small} style="background:{colour}">{esc(seq)}</div>',
+                        icon_size=(20, 20),
+                        icon_anchor=(10 - 18 * slot, 10),
+                        class_name="stop-icon",
+                    ),
+                    tooltip=esc(
+                        f"{seq}. {stop.get('ref_id')} · "
+                        f"{fmt_hhmm(stop.get('arrival_min'))} · {route_label(route)}"
+                    ),
+                    popup=folium.Popup(
+                        stop_popup(stop, route, collected, point, stream_name),
+                        max_width=320,
+                    ),
+                ).add_to(fg)
+        elif kind == "unload":
+            tonnes = max(0.0, prev_load - load)
+            ukey = (round(lat, 5) + 1000.0, round(lon, 5))  # own slots, beside the site
+            uslot = stop_slots.get(ukey, 0)
+            stop_slots[ukey] = uslot + 1
+            folium.Marker(
+                [lat, lon],
+                icon=folium.DivIcon(
+                    html=f'<div style="border-color:{colour}"><span>U</span></div>',
+                    icon_size=(24, 24),
+                    # beside the facility icon rather than hidden under it
+                    icon_anchor=(34, 30 - 26 * uslot),
+                    class_name="unload-icon",
+                ),
+                tooltip=esc(
+                    f"{seq}. unload {tonnes:.1f} t at {stop.get('ref_id')} · "
+                    f"{fmt_hhmm(stop.get('arrival_min'))} · {route_label(route)}"
+                ),
+                popup=folium.Popup(
+                    popup_table(
+                        f"Unload · stop {esc(seq)} at {esc(stop.get('ref_id'))}",
+                        [
+                            ("Route", esc(route_label(route))),
+                            ("Unloaded", f"{tonnes:.2f} t"),
+                            ("Arrival", fmt_hhmm(stop.get("arrival_min"))),
+                            ("Departure", fmt_hhmm(stop.get("departure_min"))),
+                            (
+                                "Distance so far",
+                                f"{fmt_num(stop.get('distance_km_so_far'), 1)} km",
+                            ),
+                        ],
+                    ),
+                    max_width=320,
+                ),
+                z_index_offset=500,
+            ).add_to(fg)
+        elif kind == "break":
+            folium.Marker(
+                [lat, lon],
+                icon=folium.DivIcon(
+                    html="<div>B</div>",
+                    icon_size=(18, 18),
+                    icon_anchor=(9, 9),
+                    class_name="break-icon",
+                ),
+                tooltip=esc(
+                    f"{seq}. driver break {fmt_hhmm(stop.get('arrival_min'))}–"
+                    f"{fmt_hhmm(stop.get('departure_min'))} · {route_label(route)}"
+                ),
+            ).add_to(fg)
+        prev_load = load
+    if compact:
+        names = {esc(k): esc(v.get("name", k)) for k, v in streams.items()}
+        fg.add_child(
+            _Script(
+                STOPS_JS
+                % (
+                    json.dumps(colour),
+                    json.dumps(esc(route_label(route))),
+                    json.dumps(names, ensure_ascii=False),
+                    json.dumps(compact, ensure_ascii=False),
+                )
+            )
+        )
+    fg.add_to(m)
+
+
+def build_map(
+    plan: Mapping[str, Any],
+    *,
+    online: bool = False,
+    large_threshold: int = LARGE_PLAN_STOPS,
+) -> folium.Map:
+    """Build the folium map of a plan dict (plan.json schema v1).
+
+    ``online=True`` adds OpenStreetMap tiles as an optional layer (hidden at
+    start); everything else is embedded and drawn from the plan itself.
+    Plans with more than ``large_threshold`` stops use the light mode.
+    """
+    n_stops = count_stops(plan)
+    large = n_stops > large_threshold
+    bounds = data_bounds(plan)
+    centre = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2] if bounds else [0.0, 0.0]
+    m = folium.Map(
+        location=centre,
+        zoom_start=13,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=large,
+        max_zoom=19,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
+    )
+    make_offline(m)
+    fig = m.get_root()
+    scen = plan.get("scenario") or {}
+    if isinstance(fig, Figure):
+        fig.title = f"Plan map — {scen.get('title') or scen.get('name') or ''}"
+        fig.header.add_child(Element(CSS), name="plan_css")
+
+    if online:
+        add_osm_tiles(m, show=False)
+    street_tol, route_tol = _tolerances(plan, n_stops)
+    _add_streets(m, plan, street_tol)
+    _add_catchments(m, plan)
+    _add_zones(m, plan)
+    routes = sorted_routes(plan)
+    slots: dict[tuple[float, float], int] = {}
+    for i, route in enumerate(routes):
+        # With a few routes, earlier (lower) lines are drawn wider so routes that
+        # share a street stay visible as a coloured edge around the later ones.
+        weight = 3.0 if large else 4.0 + (3.5 * (len(routes) - 1 - i) if len(routes) <= 6 else 0)
+        _add_route(m, plan, route, route_color(i), large, route_tol, weight, slots)
+    _add_unserved(m, plan)
+    _add_sites(m, plan)
+
+    collapsed = len(routes) > 10
+    folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
+    m.add_child(_Script(control_js("topleft", kpi_html(plan), "plan-box kpi-box")))
+    m.add_child(_Script(control_js("bottomleft", legend_html(plan, routes), "plan-box legend")))
+    if bounds:
+        pad = 0.002
+        # Keep the data clear of the KPI box and legend (left) and of an
+        # expanded layer list (right).
+        m.fit_bounds(
+            [[bounds[1] - pad, bounds[0] - pad], [bounds[3] + pad, bounds[2] + pad]],
+            padding_top_left=(270, 10),
+            padding_bottom_right=(20 if collapsed else 340, 10),
+        )
+    return m
