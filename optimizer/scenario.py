@@ -345,6 +345,33 @@ class SolverSpec(_Strict):
     plan_season: Literal["warm", "cold", "annual"] = "warm"
 
 
+class SitingSpec(_Strict):
+    """Sanitary protection zones: candidates this close to housing or water are excluded.
+
+    Distances default to ../shared/DOMAIN.md §6 (landfill 1,000 m; sorting plant
+    500 m up to 40 kt/yr, 1,000 m above; transfer 300 m), labelled as assumptions
+    there because the Kazakh annex tables were not retrieved.
+    """
+
+    landfill_m: float = Field(default=1000.0, ge=0)
+    sorting_small_m: float = Field(default=500.0, ge=0)
+    sorting_large_m: float = Field(default=1000.0, ge=0)
+    sorting_threshold_t_per_year: float = Field(default=40_000.0, gt=0)
+    transfer_m: float = Field(default=300.0, ge=0)
+    composting_m: float = Field(default=500.0, ge=0)
+    treatment_m: float = Field(default=1000.0, ge=0)
+    water_factor: float = Field(default=1.0, ge=0)
+
+
+class EconomicsSpec(_Strict):
+    """Appraisal assumptions for investors: horizon, discount rate, demand growth."""
+
+    horizon_years: int = Field(default=20, ge=1, le=100)
+    discount_rate: float = Field(default=0.08, ge=0, le=1)
+    demand_growth: float = Field(default=0.02, ge=-0.5, le=1)
+    robustness_samples: int = Field(default=50, ge=0, le=10_000)
+
+
 class PointRecord(_Strict):
     """One collection point (container site) and one stream collected there."""
 
@@ -388,8 +415,12 @@ class Scenario(_Strict):
     facilities: tuple[FacilitySpec, ...] = Field(min_length=1)
     fleet: tuple[VehicleTypeSpec, ...] = Field(min_length=1)
     solver: SolverSpec = SolverSpec()
+    siting: SitingSpec = SitingSpec()
+    economics: EconomicsSpec = EconomicsSpec()
     points: tuple[PointRecord, ...] = ()
     districts: tuple[District, ...] = ()
+    residential: tuple[District, ...] = ()
+    water: tuple[District, ...] = ()
     base_dir: str = "."
     source_file: str = "<memory>"
     files: dict[str, str] = Field(default_factory=dict)
@@ -414,7 +445,7 @@ class Scenario(_Strict):
 
 _TOP_KEYS = {
     "scenario", "network", "streams", "generation", "depots", "facilities",
-    "fleet", "solver", "points", "districts",
+    "fleet", "solver", "points", "districts", "siting", "economics", "residential", "water",
 }  # fmt: skip
 
 
@@ -603,33 +634,46 @@ def _polygon_rings(
     ]
 
 
-def _load_districts(path: Path, label: str, problems: list[Problem]) -> list[District]:
-    """Districts from a GeoJSON file: a name and a population property per polygon."""
+def _load_districts(
+    path: Path, label: str, problems: list[Problem], *, need_population: bool = True
+) -> list[District]:
+    """Polygons from a GeoJSON file: a name (and for districts a population) per feature.
+
+    Also reads residential-area and water layers for the siting rules, where the
+    population is not needed.
+    """
     data = _read_json(path, label, problems)
     if data is None:
         return []
+    if not isinstance(data, dict) or not isinstance(data.get("features"), list):
+        problems.append(
+            Problem(label, "", "not a GeoJSON FeatureCollection", "export the layer as GeoJSON")
+        )
+        return []
     districts = []
-    for index, feature in enumerate(data.get("features", [])):
+    for index, feature in enumerate(data["features"]):
         props = feature.get("properties") or {}
-        name = props.get("name") or props.get("name_en") or props.get("NAME") or f"district {index}"
+        name = props.get("name") or props.get("name_en") or props.get("NAME") or f"feature {index}"
         where = f"feature {index} ({name})"
-        if "population" not in props:
+        if need_population and "population" not in props:
             problems.append(
-                Problem(
-                    label,
-                    where,
-                    "no 'population' property",
-                    "add the district's population",
-                )
+                Problem(label, where, "no 'population' property", "add the district's population")
             )
             continue
         rings = _polygon_rings(feature.get("geometry") or {})
+        if not need_population and not rings:
+            problems.append(
+                Problem(label, where, "geometry is not a Polygon", "use Polygon or MultiPolygon")
+            )
+            continue
         try:
             districts.append(
-                District(name=str(name), population=props["population"], rings=tuple(rings))
+                District(
+                    name=str(name), population=props.get("population", 0), rings=tuple(rings)
+                )
             )
         except ValidationError as err:
-            problems += _pydantic_problems(err, label, where)
+            problems += _pydantic_problems(err, label, where, joiner=", property ")
     return districts
 
 
@@ -869,6 +913,8 @@ _SECTION_MODELS: dict[str, type[_Strict]] = {
     "network": NetworkSpec,
     "generation": GenerationSpec,
     "solver": SolverSpec,
+    "siting": SitingSpec,
+    "economics": EconomicsSpec,
 }
 _LIST_MODELS: dict[str, type[_Strict]] = {
     "streams": StreamSpec,
@@ -986,7 +1032,7 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
             )
         )
     files: dict[str, str] = {}
-    for key in ("points", "districts"):
+    for key in ("points", "districts", "residential", "water"):
         value = raw.get(key)
         if value is None:
             continue
@@ -1004,7 +1050,9 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
             )
             built["points"] = tuple(loader(table, str(table), problems))
         else:
-            built["districts"] = tuple(_load_districts(table, str(table), problems))
+            built[key] = tuple(
+                _load_districts(table, str(table), problems, need_population=key == "districts")
+            )
         if len(problems) > before:
             incomplete.add(key)
     built["files"] = files

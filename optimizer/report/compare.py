@@ -80,10 +80,11 @@ def _fac_use(plan: Mapping[str, Any]) -> float | None:
 ROWS: tuple[Row, ...] = (
     Row("Capex", "KZT", "low", capex, 0),
     Row("Opex", "KZT/yr", "low", opex, 0),
-    Row("NPV", "KZT", "high", _npv, 0),
+    Row("Present cost (NPV)", "KZT", "low", _npv, 0),
     Row("Transport cost", "KZT/day", "low", _kpi("cost_kzt"), 0),
     Row("Distance", "km/day", "low", _kpi("distance_km"), 1),
-    Row("CO₂e", "t/day", "low", _kpi("co2e_t"), 2),
+    Row("CO₂e of collection", "t/day", "low", _kpi("co2e_t"), 2),
+    Row("CO₂e net of sites", "t/yr", "low", _kpi("co2e_net_t_per_year"), 0),
     Row("Waste collected", "t/day", "high", _kpi("tonnes"), 1),
     Row("Recycling rate", "%", "high", _kpi("recycling_rate"), 1, percent=True),
     Row("Vehicles used", "", "low", _kpi("vehicles_used"), 0),

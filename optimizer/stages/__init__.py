@@ -1,0 +1,1 @@
+"""The pipeline's stages, each a function from plain data to plain data."""

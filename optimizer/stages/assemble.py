@@ -1,0 +1,298 @@
+"""Stage 4: the plan dictionary (plan.json schema, docs/architecture.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from optimizer.stages.prepare import Prepared
+from optimizer.stages.sites import SitePlan
+
+SCHEMA_VERSION = 1
+Stage = Literal["plan", "sites", "routes"]
+
+#: Diesel combustion, DEFRA 2024 (../shared/DOMAIN.md §10): kg CO2e per litre.
+CO2E_KG_PER_L_DIESEL = 2.66
+
+
+def _round(x: float, nd: int = 3) -> float:
+    return round(float(x), nd)
+
+
+def _facility_records(
+    prep: Prepared,
+    decision: Any | None,
+    problem: Any | None,
+    open_ids: set[str],
+    excluded: dict[str, str],
+) -> list[dict[str, Any]]:
+    """Facilities with their state, load from the site decision, catchment and exclusion."""
+    sc = prep.scenario
+    load: dict[str, float] = {}
+    catchment: dict[str, list[str]] = {f.id: [] for f in sc.facilities}
+    if decision is not None and problem is not None:
+        load = {k: float(v) for k, v in dict(decision.load).items()}
+        for client, fac_id in dict(decision.assignment).items():
+            point_id = client.split("|", 1)[0]
+            if fac_id in catchment and point_id not in catchment[fac_id]:
+                catchment[fac_id].append(point_id)
+    records = []
+    for fac in sc.facilities:
+        i = prep.location_index[f"fac:{fac.id}"]
+        is_open = fac.id in open_ids
+        state: str = (
+            fac.state if fac.state == "existing" else ("proposed" if is_open else "candidate")
+        )
+        if fac.state == "existing" and not is_open:
+            state = "closed"
+        if fac.id in excluded:
+            state = "excluded"
+        used = load.get(fac.id, 0.0)
+        records.append(
+            {
+                "id": fac.id,
+                "name": fac.name or fac.id,
+                "type": fac.type,
+                "state": state,
+                "open": is_open,
+                "lon": _round(prep.snapped.lon[i], 6),
+                "lat": _round(prep.snapped.lat[i], 6),
+                "accepts": list(fac.accepts),
+                "capacity_t_per_day": fac.capacity_t_per_day,
+                "used_t_per_day": _round(used),
+                "utilisation": _round(used / fac.capacity_t_per_day, 4),
+                "capex_kzt": fac.capex_kzt,
+                "opex_kzt_per_year": fac.opex_kzt_per_year,
+                "recovery_rate": fac.recovery_rate,
+                "excluded_reason": excluded.get(fac.id),
+                "catchment": catchment[fac.id],
+                "source": fac.source,
+            }
+        )
+    return records
+
+
+def _route_records(
+    prep: Prepared, problem: Any, route_plan: Any, node_loc: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Routes as plan records with street geometry, and the fleet KPIs."""
+    from optimizer import network as nw
+
+    sc = prep.scenario
+    vt_by_vehicle = {f"{vt.id}-{k + 1}": vt for vt in sc.fleet for k in range(vt.count)}
+    records: list[dict[str, Any]] = []
+    totals = {"distance_km": 0.0, "driving_h": 0.0, "working_h": 0.0, "tonnes": 0.0, "tonne_km": 0.0,
+              "fuel_l": 0.0, "cost_kzt": 0.0}  # fmt: skip
+    for number, route in enumerate(route_plan.routes, start=1):
+        if not any(v.kind == "stop" for v in route.visits):
+            continue
+        vt = vt_by_vehicle.get(route.vehicle_id)
+        stops = []
+        order: list[int] = []
+        driving_s = 0.0
+        tonne_km = 0.0
+        prev_node: int | None = None
+        prev_load = 0
+        collected = 0.0
+        for seq, visit in enumerate(route.visits):
+            loc = node_loc[visit.node]
+            mi = prep.location_index[loc]
+            if visit.kind != "break":
+                order.append(mi)
+                if prev_node is not None:
+                    driving_s += float(problem.time_s[prev_node, visit.node])
+                    tonne_km += (
+                        prev_load
+                        / 1000.0
+                        * float(problem.distance_m[prev_node, visit.node])
+                        / 1000.0
+                    )
+                prev_node = visit.node
+                prev_load = visit.load_after_kg
+            if visit.kind == "stop":
+                collected += float(problem.demand_kg[visit.node]) / 1000.0
+            stops.append(
+                {
+                    "seq": seq,
+                    "kind": visit.kind,
+                    "ref_id": problem.node_ids[visit.node].split("|", 1)[0],
+                    "stream": problem.stream[visit.node],
+                    "lon": _round(prep.snapped.lon[mi], 6),
+                    "lat": _round(prep.snapped.lat[mi], 6),
+                    "arrival_min": _round(visit.arrival_s / 60.0, 1),
+                    "departure_min": _round(visit.departure_s / 60.0, 1),
+                    "service_min": _round((visit.departure_s - visit.arrival_s) / 60.0, 1),
+                    "load_after_t": _round(visit.load_after_kg / 1000.0),
+                    "load_after_m3": _round(visit.load_after_l / 1000.0),
+                    "distance_km_so_far": _round(visit.distance_m_so_far / 1000.0),
+                }
+            )
+        geometry = nw.paths_for_sequence(prep.network, prep.snapped, order)
+        distance_km = route.distance_m / 1000.0
+        fuel = distance_km * (vt.fuel_l_per_km if vt else 0.6)
+        records.append(
+            {
+                "id": f"R{number}",
+                "vehicle_id": route.vehicle_id,
+                "vehicle_type": vt.id if vt else "",
+                "day": 1,
+                "depot_id": problem.node_ids[route.visits[0].node],
+                "distance_km": _round(distance_km),
+                "duration_min": _round(route.duration_s / 60.0, 1),
+                "tonnes": _round(collected),
+                "cost_kzt": _round(route.cost, 0),
+                "fuel_l": _round(fuel, 1),
+                "stops": stops,
+                "geometry": [[_round(x, 6), _round(y, 6)] for x, y in geometry],
+            }
+        )
+        totals["distance_km"] += distance_km
+        totals["driving_h"] += driving_s / 3600.0
+        totals["working_h"] += route.duration_s / 3600.0
+        totals["tonnes"] += collected
+        totals["tonne_km"] += tonne_km
+        totals["fuel_l"] += fuel
+        totals["cost_kzt"] += float(route.cost)
+    return records, totals
+
+
+def assemble_plan(
+    prep: Prepared,
+    *,
+    stage: Stage,
+    sites: SitePlan | None,
+    route_problem: Any | None,
+    route_plan: Any | None,
+    node_loc: list[str] | None,
+    time_limit_s: float,
+    seed: int,
+) -> dict[str, Any]:
+    """Everything the map and the report need, as the plan.json dictionary."""
+    sc = prep.scenario
+    decision = sites.decision if sites is not None else None
+    if decision is not None:
+        open_ids = set(decision.open_ids)
+    else:
+        open_ids = {f.id for f in sc.facilities if f.state == "existing"}
+    facilities = _facility_records(
+        prep, decision, sites.problem if sites else None, open_ids, sites.excluded if sites else {}
+    )
+    index = prep.location_index
+    rows: list[dict[Any, Any]] = prep.demand.to_dict("records")
+    points = [
+        {
+            "id": str(row["point_id"]),
+            "lon": _round(prep.snapped.lon[index[f"pt:{row['point_id']}"]], 6),
+            "lat": _round(prep.snapped.lat[index[f"pt:{row['point_id']}"]], 6),
+            "stream": str(row["stream"]),
+            "district": str(row.get("district") or ""),
+            "tonnes_per_day": _round(row["tonnes_per_day"], 4),
+            "m3_per_day": _round(row["m3_per_day"], 4),
+            "visits_per_week": _round(row["visits_per_week"], 2),
+            "containers": int(row.get("containers") or 0),
+            "snap_distance_m": _round(prep.snapped.distance_m[index[f"pt:{row['point_id']}"]], 1),
+        }
+        for row in rows
+    ]
+    routes: list[dict[str, Any]] = []
+    unserved: list[dict[str, str]] = []
+    totals: dict[str, float] = {}
+    if route_plan is not None and route_problem is not None and node_loc is not None:
+        routes, totals = _route_records(prep, route_problem, route_plan, node_loc)
+        unserved = [
+            {
+                "point_id": route_problem.node_ids[n].split("|", 1)[0],
+                "stream": route_problem.stream[n],
+                "reason": reason,
+            }
+            for n, reason in route_plan.unserved
+        ]
+    generated = float(prep.demand["tonnes_per_day"].sum())
+    fixed_per_year = sum(f.fixed_cost_kzt_per_year for f in sc.facilities if f.id in open_ids)
+    kpis = {
+        "distance_km": _round(totals.get("distance_km", 0.0), 2),
+        "driving_h": _round(totals.get("driving_h", 0.0), 2),
+        "working_h": _round(totals.get("working_h", 0.0), 2),
+        "tonnes": _round(totals.get("tonnes", 0.0), 2),
+        "tonnes_generated_per_day": _round(generated, 2),
+        "tonne_km": _round(totals.get("tonne_km", 0.0), 1),
+        "fuel_l": _round(totals.get("fuel_l", 0.0), 1),
+        "co2e_t": _round(totals.get("fuel_l", 0.0) * CO2E_KG_PER_L_DIESEL / 1000.0, 3),
+        "cost_kzt": _round(totals.get("cost_kzt", 0.0), 0),
+        "vehicles_used": len(routes),
+        "vehicles_available": sum(vt.count for vt in sc.fleet),
+        "stops_served": sum(1 for r in routes for s in r["stops"] if s["kind"] == "stop"),
+        "unserved_stops": len(unserved),
+        "unload_trips": sum(1 for r in routes for s in r["stops"] if s["kind"] == "unload"),
+        "sites_open": len(open_ids),
+        "sites_cost_kzt_per_year": _round(fixed_per_year, 0),
+        "site_transport_cost_kzt_per_day": _round(decision.objective, 0)
+        if decision is not None
+        else None,
+    }
+    if sites is not None:
+        kpis |= sites.kpis
+    streets = prep.network.street_polylines()
+    stats = dict(prep.network.stats)
+    assumptions = [
+        f"CO2e from diesel at {CO2E_KG_PER_L_DIESEL} kg/L (DEFRA 2024, ../shared/DOMAIN.md §10).",
+        f"Transport cost in the site model: {sc.solver.transport_cost_kzt_per_t_km} KZT per tonne-km.",
+        f"Routes are planned for one {sc.solver.plan_season}-season day on which every stop is collected once; "
+        "its load is the waste accumulated since the last visit (tonnes per day × 7 / visits per week). "
+        "Sites are sized on the annual average.",
+    ]
+    if sc.generation is not None and sc.generation.source:
+        assumptions.append(f"Generation norm: {sc.generation.source}")
+    warnings = [f"{u['point_id']}: {u['reason']}" for u in unserved]
+    if sites is not None:
+        assumptions += sites.assumptions
+        warnings += sites.warnings
+    dropped = stats.get("dropped_nodes")
+    if dropped:
+        warnings.append(
+            f"Road network: {dropped} nodes outside the largest strongly connected component were dropped."
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": {
+            "name": sc.scenario.name,
+            "title": sc.scenario.title or sc.scenario.name,
+            "description": sc.scenario.description,
+            "source": sc.source_file,
+            "stage": stage,
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "solver": {
+                "time_limit_s": time_limit_s,
+                "seed": seed,
+                "sites_status": getattr(decision, "status", None),
+                "routes_status": getattr(route_plan, "status", None),
+                "routes_objective": getattr(route_plan, "objective", None),
+            },
+        },
+        "network": {
+            "source": prep.network.name,
+            "nodes": len(prep.network.node_lon),
+            "edges": len(prep.network.edge_u),
+            "bbox": [_round(x, 6) for x in prep.network.bbox()],
+            "streets": [[[_round(x, 6), _round(y, 6)] for x, y in line] for line in streets],
+            "stats": {k: v for k, v in stats.items() if isinstance(v, int | float | str)},
+        },
+        "streams": [{"id": s.id, "name": s.name or s.id, "color": s.color} for s in sc.streams],
+        "points": points,
+        "depots": [
+            {
+                "id": d.id,
+                "name": d.name or d.id,
+                "lon": _round(prep.snapped.lon[index[f"depot:{d.id}"]], 6),
+                "lat": _round(prep.snapped.lat[index[f"depot:{d.id}"]], 6),
+            }
+            for d in sc.depots
+        ],
+        "facilities": facilities,
+        "zones": sites.zones if sites is not None else [],
+        "routes": routes,
+        "unserved": unserved,
+        "kpis": kpis,
+        "assumptions": assumptions,
+        "warnings": warnings,
+    }

@@ -1,0 +1,124 @@
+"""Stage 1: road network, demand estimates, snapping and the travel matrix."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.errors import InputError
+from optimizer.scenario import Scenario
+
+log = logging.getLogger("optimizer")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything upstream of the models, shared by the site and route stages."""
+
+    scenario: Scenario
+    network: Any  # optimizer.network.RoadNetwork
+    demand: pd.DataFrame  # one row per point and stream, annual average (sizes sites)
+    day_demand: pd.DataFrame  # the same rows for the season of the plan day (routes)
+    snapped: Any  # optimizer.network.SnappedPoints over locations
+    matrix: Any  # optimizer.network.TravelMatrix over locations
+    location_index: dict[str, int]  # location id -> matrix index
+
+
+def load_road_network(scenario: Scenario, override: Path | None = None) -> Any:
+    """The road network a scenario names, or the override given on the command line."""
+    from optimizer import network as nw
+
+    spec = scenario.network
+    if override is not None:
+        return nw.load_network(override)
+    if spec.demo:
+        return nw.demo_network()
+    if spec.file is not None:
+        path = scenario.resolve(spec.file)
+        if not path.exists():
+            raise InputError.one(
+                scenario.source_file,
+                "[network].file",
+                f"road network file not found ({path})",
+                "point it at a street file (path relative to the scenario) or pass --network FILE",
+            )
+        return nw.load_network(path)
+    if spec.place is not None:
+        return nw.network_from_place(spec.place)
+    assert spec.bbox is not None  # exactly one source, checked by load_scenario
+    return nw.network_from_bbox(spec.bbox)
+
+
+def _location_tables(
+    scenario: Scenario, demand: pd.DataFrame
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Ids and coordinates of every place a truck may stop: points, depots, facilities."""
+    points = demand.drop_duplicates("point_id")
+    ids = [f"pt:{p}" for p in points["point_id"]]
+    lon = list(points["lon"].astype(float))
+    lat = list(points["lat"].astype(float))
+    for depot in scenario.depots:
+        ids.append(f"depot:{depot.id}")
+        lon.append(depot.lon)
+        lat.append(depot.lat)
+    for fac in scenario.facilities:
+        ids.append(f"fac:{fac.id}")
+        lon.append(fac.lon)
+        lat.append(fac.lat)
+    return ids, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def prepare(
+    scenario: Scenario,
+    *,
+    network_override: Path | None = None,
+    cache_dir: Path | None = None,
+) -> Prepared:
+    """Load the network, estimate demand, snap every location and compute the matrix."""
+    from optimizer import network as nw
+    from optimizer.demand import estimate_demand
+
+    t0 = time.perf_counter()
+    net = load_road_network(scenario, network_override)
+    log.info(
+        "network %s: %d nodes, %d edges (%.1f s)",
+        net.name,
+        len(net.node_lon),
+        len(net.edge_u),
+        time.perf_counter() - t0,
+    )
+    demand = estimate_demand(scenario, network=net, season="annual")
+    day = estimate_demand(scenario, network=net, season=scenario.solver.plan_season)
+    day = day.set_index(["point_id", "stream"]).reindex(
+        pd.MultiIndex.from_frame(demand[["point_id", "stream"]])
+    )
+    if day["tonnes_per_day"].isna().any():  # pragma: no cover - same seed, same points
+        raise RuntimeError("seasonal demand does not cover the annual collection points")
+    if demand.empty:
+        raise InputError.one(
+            scenario.source_file,
+            "points / districts",
+            "no waste to collect",
+            "add points or districts",
+        )
+    ids, lon, lat = _location_tables(scenario, demand)
+    label = scenario.files.get("points", scenario.source_file)
+    snapped = nw.snap_points(net, ids, lon, lat, max_snap_m=scenario.network.max_snap_m, file=label)
+    t1 = time.perf_counter()
+    matrix = nw.travel_matrix(net, snapped, cache_dir=cache_dir)
+    log.info("travel matrix %d x %d (%.1f s)", len(ids), len(ids), time.perf_counter() - t1)
+    return Prepared(
+        scenario=scenario,
+        network=net,
+        demand=demand.reset_index(drop=True),
+        day_demand=day.reset_index(),
+        snapped=snapped,
+        matrix=matrix,
+        location_index={loc: i for i, loc in enumerate(ids)},
+    )
