@@ -178,6 +178,9 @@ def assemble_plan(
         prep, decision, sites.problem if sites else None, open_ids, sites.excluded if sites else {}
     )
     index = prep.location_index
+    due: set[str] | None = None
+    if route_problem is not None:
+        due = {route_problem.node_ids[i] for i in route_problem.stops}
     rows: list[dict[Any, Any]] = prep.demand.to_dict("records")
     points = [
         {
@@ -190,6 +193,7 @@ def assemble_plan(
             "m3_per_day": _round(row["m3_per_day"], 4),
             "visits_per_week": _round(row["visits_per_week"], 2),
             "containers": int(row.get("containers") or 0),
+            "due_today": None if due is None else f"{row['point_id']}|{row['stream']}" in due,
             "snap_distance_m": _round(prep.snapped.distance_m[index[f"pt:{row['point_id']}"]], 1),
         }
         for row in rows

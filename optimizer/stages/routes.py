@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,27 @@ from optimizer.stages.prepare import Prepared
 from optimizer.stages.sites import _allowed
 
 
-def routing_problem(prep: Prepared, open_facility_ids: set[str]) -> tuple[Any, list[str]]:
-    """The collection VRP of a scenario's day: depots, every stop due, open facilities."""
+def collection_period_days(visits_per_week: float) -> int:
+    """Days between two collections of a container (1 = daily)."""
+    return max(1, round(7.0 / max(visits_per_week, 1e-9)))
+
+
+def due_on_day(point_id: str, stream: str, visits_per_week: float, day: int) -> bool:
+    """Whether a point's stream is collected on plan day ``day`` (1-based).
+
+    A stream collected every ``k`` days is due on one day in ``k``; which one is
+    spread over the points by a stable hash of the id, so that each day carries
+    about the same share of the work and the same point keeps its days.
+    """
+    period = collection_period_days(visits_per_week)
+    offset = zlib.crc32(f"{point_id}|{stream}".encode()) % period
+    return (day - 1) % period == offset
+
+
+def routing_problem(
+    prep: Prepared, open_facility_ids: set[str], *, day: int = 1
+) -> tuple[Any, list[str]]:
+    """The collection VRP of one plan day: depots, the stops due that day, open facilities."""
     from optimizer.routing import RoutingProblem, Vehicle
 
     sc = prep.scenario
@@ -25,7 +45,7 @@ def routing_problem(prep: Prepared, open_facility_ids: set[str]) -> tuple[Any, l
     service: list[int] = []
     windows: list[tuple[int, int]] = []
     streams: list[str | None] = []
-    day = (0, 24 * 3600)
+    whole_day = (0, 24 * 3600)
     for depot in sc.depots:
         node_loc.append(f"depot:{depot.id}")
         node_ids.append(depot.id)
@@ -33,13 +53,17 @@ def routing_problem(prep: Prepared, open_facility_ids: set[str]) -> tuple[Any, l
         demand_kg.append(0)
         demand_l.append(0)
         service.append(0)
-        windows.append(day)
+        windows.append(whole_day)
         streams.append(None)
     stop_service = sc.solver.stop_service_min
     point_windows = {p.id: p.time_window for p in sc.points if p.time_window}
     point_service = {p.id: p.service_min for p in sc.points if p.service_min is not None}
     rows: list[dict[Any, Any]] = prep.day_demand.to_dict("records")
     for row in rows:
+        if not due_on_day(
+            str(row["point_id"]), str(row["stream"]), float(row["visits_per_week"]), day
+        ):
+            continue
         point_id = str(row["point_id"])
         per_visit = 7.0 / max(float(row["visits_per_week"]), 1e-9)
         node_loc.append(f"pt:{point_id}")
@@ -53,7 +77,7 @@ def routing_problem(prep: Prepared, open_facility_ids: set[str]) -> tuple[Any, l
             opens, closes = parse_window(tw)
             windows.append((60 * opens, 60 * closes))
         else:
-            windows.append(day)
+            windows.append(whole_day)
         streams.append(str(row["stream"]))
     facility_streams: dict[int, frozenset[str]] = {}
     for j, fac in enumerate(sc.facilities):
@@ -113,13 +137,32 @@ def routing_problem(prep: Prepared, open_facility_ids: set[str]) -> tuple[Any, l
 
 
 def solve_day_routes(
-    prep: Prepared, open_facility_ids: set[str], *, time_limit_s: float, seed: int
+    prep: Prepared,
+    open_facility_ids: set[str],
+    *,
+    time_limit_s: float,
+    seed: int,
+    max_stops_per_part: int = 250,
 ) -> tuple[Any, Any, list[str]]:
-    """Solve and independently verify the day's collection routes."""
-    from optimizer.routing import solve_routes, verify_routes
+    """Solve and independently verify the day's collection routes.
+
+    Days with more stops than ``max_stops_per_part`` are split into areas routed in
+    parallel (:mod:`optimizer.stages.split`); the merged plan is verified whole.
+    """
+    from optimizer.routing import verify_routes
+    from optimizer.stages.split import solve_split
 
     problem, node_loc = routing_problem(prep, open_facility_ids)
-    plan = solve_routes(problem, time_limit_s=time_limit_s, seed=seed)
+    index = [prep.location_index[loc] for loc in node_loc]
+    coords = np.column_stack([prep.snapped.lon[index], prep.snapped.lat[index]])
+    plan = solve_split(
+        problem,
+        coords,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=2,
+        max_stops=max_stops_per_part,
+    )
     issues = verify_routes(problem, plan)
     if issues:
         raise VerificationError(

@@ -1,0 +1,279 @@
+"""Large collection days, split into areas that are routed separately and in parallel.
+
+One OR-Tools model over thousands of container sites and a hundred trucks finds no
+first solution in a useful time. A city day is instead cut into parts of at most
+``max_stops`` stops: first by which trucks may serve a stop (its stream), then into
+compact areas (balanced k-means on the map). Each part gets the trucks its work
+needs, is solved on its own core, and the routes are put back together. Stops a
+part cannot serve are retried with the trucks left over before being reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing as mp
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.cluster.vq import kmeans2
+
+from optimizer.errors import InfeasibleError, InputError
+from optimizer.routing import RoutePlan, RoutingProblem, solve_routes
+from optimizer.routing.result import Route, Visit
+
+log = logging.getLogger("optimizer")
+
+#: Penalty (cost units) for leaving a stop unserved inside a part: high enough that
+#: a stop is dropped only when no truck of its part can take it.
+DROP_PENALTY = 50_000_000
+
+
+@dataclass(frozen=True)
+class Part:
+    """A sub-problem and where its nodes sit in the full problem."""
+
+    problem: RoutingProblem
+    nodes: tuple[int, ...]  # part node index -> full node index
+    label: str
+
+
+def _metres(coords: np.ndarray) -> np.ndarray:
+    """Lon/lat to local metres (equirectangular; fine inside a city)."""
+    lat0 = math.radians(float(np.mean(coords[:, 1])))
+    return np.column_stack([coords[:, 0] * 111_320.0 * math.cos(lat0), coords[:, 1] * 110_540.0])
+
+
+def balanced_clusters(xy: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
+    """Cluster labels for points, k compact groups of near-equal size."""
+    n = len(xy)
+    if k <= 1 or n <= k:
+        return np.zeros(n, dtype=int) if k <= 1 else np.arange(n) % k
+    centres, _ = kmeans2(xy, k, seed=seed, minit="++")
+    size_cap = math.ceil(n / k * 1.08)
+    dist = np.linalg.norm(xy[:, None, :] - centres[None, :, :], axis=2)
+    order = np.argsort(dist, axis=None)
+    labels = np.full(n, -1, dtype=int)
+    counts = np.zeros(k, dtype=int)
+    for flat in order:
+        i, c = divmod(int(flat), k)
+        if labels[i] < 0 and counts[c] < size_cap:
+            labels[i] = c
+            counts[c] += 1
+    return labels
+
+
+def _work_s(problem: RoutingProblem, stops: Sequence[int], vehicle: Any) -> float:
+    """A rough estimate of the truck-seconds a group of stops needs."""
+    if not stops:
+        return 0.0
+    idx = np.asarray(stops)
+    service = float(problem.service_s[idx].sum())
+    sub = problem.time_s[np.ix_(idx, idx)].astype(float)
+    np.fill_diagonal(sub, np.inf)
+    travel = float(np.where(np.isfinite(sub.min(axis=1)), sub.min(axis=1), 0).sum())
+    facilities = list(problem.facilities)
+    load = float(problem.demand_kg[idx].sum())
+    trips = max(1.0, load / max(vehicle.capacity_kg, 1))
+    if facilities:
+        to_fac = problem.time_s[np.ix_(idx, np.asarray(facilities))].min(axis=1).mean()
+        unload = float(np.mean(problem.service_s[facilities]))
+        trips_s = trips * (2 * float(to_fac) + unload)
+    else:
+        trips_s = 0.0
+    return service + travel + trips_s
+
+
+def _subproblem(
+    problem: RoutingProblem, stops: Sequence[int], vehicles: Sequence[Any], label: str
+) -> Part:
+    """The part of ``problem`` with these stops and trucks (all depots and facilities kept)."""
+    keep = [i for i, k in enumerate(problem.kind) if k == "depot"]
+    keep += list(stops)
+    keep += list(problem.facilities)
+    where = {full: part for part, full in enumerate(keep)}
+    idx = np.asarray(keep)
+    allowed = None
+    if problem.allowed_vehicles is not None:
+        allowed = {where[s]: v for s, v in problem.allowed_vehicles.items() if s in where}
+    sub = RoutingProblem(
+        node_ids=tuple(problem.node_ids[i] for i in keep),
+        kind=tuple(problem.kind[i] for i in keep),
+        distance_m=problem.distance_m[np.ix_(idx, idx)],
+        time_s=problem.time_s[np.ix_(idx, idx)],
+        demand_kg=problem.demand_kg[idx],
+        demand_l=problem.demand_l[idx],
+        service_s=problem.service_s[idx],
+        time_window=problem.time_window[idx],
+        stream=tuple(problem.stream[i] for i in keep),
+        facility_streams={where[f]: s for f, s in problem.facility_streams.items()},
+        vehicles=tuple(
+            _replace_vehicle(v, start=where[v.start], end=where[v.end]) for v in vehicles
+        ),
+        drop_penalty=problem.drop_penalty or DROP_PENALTY,
+        allowed_vehicles=allowed,
+        max_unload_trips=problem.max_unload_trips,
+        name=f"{problem.name}:{label}",
+    )
+    return Part(sub, tuple(keep), label)
+
+
+def _replace_vehicle(vehicle: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(vehicle, **changes)
+
+
+def split_problem(
+    problem: RoutingProblem, coords: np.ndarray, *, max_stops: int = 250, seed: int = 0
+) -> tuple[list[Part], list[Any]]:
+    """Cut a day into parts by truck compatibility and area; returns parts and spare trucks."""
+    classes: dict[frozenset[str], list[int]] = defaultdict(list)
+    for s in problem.stops:
+        key = frozenset(v.id for v in problem.vehicles if problem.vehicle_may_serve(v, s))
+        classes[key].append(s)
+    free = {v.id: v for v in problem.vehicles}
+    parts: list[Part] = []
+    # Classes with the fewest eligible trucks choose first.
+    for c, (key, stops) in enumerate(sorted(classes.items(), key=lambda kv: len(kv[0]))):
+        trucks = [free[v] for v in sorted(key) if v in free]
+        if not trucks:
+            continue  # the solver reports these stops unserved with the reason
+        k = max(1, math.ceil(len(stops) / max_stops))
+        labels = balanced_clusters(_metres(coords[np.asarray(stops)]), k, seed=seed)
+        groups = [[s for s, lab in zip(stops, labels, strict=True) if lab == g] for g in range(k)]
+        ref = trucks[0]
+        day_s = max(ref.shift_s - ref.break_s, 3600)
+        need = [max(1, math.ceil(1.15 * _work_s(problem, g, ref) / day_s)) for g in groups]
+        share = _allocate(need, len(trucks))
+        start = 0
+        for g, (group, count) in enumerate(zip(groups, share, strict=True)):
+            chosen = trucks[start : start + count]
+            start += count
+            for v in chosen:
+                free.pop(v.id)
+            if group:
+                parts.append(_subproblem(problem, group, chosen, f"class{c}-area{g}"))
+    return parts, list(free.values())
+
+
+def _allocate(need: Sequence[int], available: int) -> list[int]:
+    """Trucks per part: what each needs, scaled down if short, spares to the busiest."""
+    total = sum(need)
+    if total >= available:
+        share = [max(1, math.floor(n * available / total)) for n in need]
+        while sum(share) > available:
+            share[int(np.argmax(share))] -= 1
+    else:
+        share = list(need)
+    spare = available - sum(share)
+    # Give about half the spare trucks back to the parts (room for the search), keep
+    # the rest for the second pass over stops the parts could not serve.
+    for _ in range(spare // 2):
+        ratio = [n / s if s else math.inf for n, s in zip(need, share, strict=True)]
+        share[int(np.argmax(ratio))] += 1
+    return share
+
+
+_PARTS: list[Part] = []
+
+
+def _solve_part(args: tuple[int, float, int]) -> RoutePlan | str:
+    """Solve one part (in a worker process); an infeasible part returns its reason."""
+    index, limit, seed = args
+    try:
+        return solve_routes(_PARTS[index].problem, time_limit_s=limit, seed=seed)
+    except (InfeasibleError, InputError) as exc:
+        return str(exc)
+
+
+def _map_route(route: Route, nodes: Sequence[int]) -> Route:
+    visits = tuple(
+        Visit(
+            nodes[v.node],
+            v.kind,
+            v.arrival_s,
+            v.departure_s,
+            v.load_after_kg,
+            v.load_after_l,
+            v.distance_m_so_far,
+        )
+        for v in route.visits
+    )
+    return Route(route.vehicle_id, visits, route.distance_m, route.duration_s, route.cost)
+
+
+def _run_parts(parts: list[Part], limit: float, seed: int, workers: int) -> list[RoutePlan | str]:
+    global _PARTS
+    _PARTS = parts
+    jobs = [(i, limit, seed) for i in range(len(parts))]
+    if workers <= 1 or len(parts) == 1:
+        return [_solve_part(j) for j in jobs]
+    ctx = mp.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        return list(pool.map(_solve_part, jobs))
+
+
+def solve_split(
+    problem: RoutingProblem,
+    coords: np.ndarray,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    workers: int = 2,
+    max_stops: int = 250,
+) -> RoutePlan:
+    """Route a large day part by part (in parallel) and merge the routes.
+
+    ``coords`` holds lon/lat per node of ``problem``. Small days go straight to the
+    solver. The time limit is the wall time of the whole solve.
+    """
+    if len(problem.stops) <= max_stops:
+        return solve_routes(problem, time_limit_s=time_limit_s, seed=seed)
+    t0 = time.perf_counter()
+    parts, spare = split_problem(problem, coords, max_stops=max_stops, seed=seed)
+    rounds = math.ceil(len(parts) / max(workers, 1))
+    per_part = max(2.0, 0.8 * time_limit_s / max(rounds, 1))
+    log.info("split %d stops into %d parts, %.1f s each", len(problem.stops), len(parts), per_part)
+    results = _run_parts(parts, per_part, seed, workers)
+    routes: list[Route] = []
+    unserved: dict[int, str] = {}
+    for part, result in zip(parts, results, strict=True):
+        if isinstance(result, str):
+            for s in part.problem.stops:
+                unserved[part.nodes[s]] = f"its area ({part.label}) could not be routed: {result}"
+            spare += list(part.problem.vehicles)
+            continue
+        used = {r.vehicle_id for r in result.routes if r.stops}
+        routes += [_map_route(r, part.nodes) for r in result.routes if r.stops]
+        spare += [v for v in part.problem.vehicles if v.id not in used]
+        for s, reason in result.unserved:
+            unserved[part.nodes[s]] = reason
+    covered = {v.node for r in routes for v in r.visits if v.kind == "stop"}
+    served_anywhere = set(problem.stops) - set(unserved) - covered
+    for s in served_anywhere:  # a stop in no part: no truck may carry it
+        unserved[s] = "no truck of the fleet may collect this stream"
+    retry = [s for s in unserved if any(problem.vehicle_may_serve(v, s) for v in spare)]
+    if retry and spare:
+        extra = _subproblem(problem, retry, spare, "leftovers")
+        left = max(2.0, time_limit_s - (time.perf_counter() - t0))
+        (result,) = _run_parts([extra], min(left, per_part), seed, 1)
+        if not isinstance(result, str):
+            routes += [_map_route(r, extra.nodes) for r in result.routes if r.stops]
+            still = {extra.nodes[s] for s, _ in result.unserved}
+            for s in retry:
+                if s not in still:
+                    unserved.pop(s, None)
+    objective = float(sum(r.cost for r in routes))
+    return RoutePlan(
+        "feasible",
+        objective,
+        tuple(routes),
+        tuple(sorted(unserved.items())),
+        round(time.perf_counter() - t0, 3),
+    )

@@ -1,0 +1,90 @@
+"""Large days split into areas: parts are compact and balanced, the merged plan verifies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.routing import RoutingProblem, Vehicle, verify_routes
+from optimizer.stages.routes import collection_period_days, due_on_day
+from optimizer.stages.split import balanced_clusters, solve_split, split_problem
+
+
+def _grid_problem(n_stops: int, trucks: int, *, seed: int = 3) -> tuple[RoutingProblem, np.ndarray]:
+    """A depot, n stops scattered over ~4 km and one landfill; travel at 25 km/h."""
+    rng = np.random.default_rng(seed)
+    lon0, lat0 = 71.43, 51.13
+    stops = np.column_stack(
+        [lon0 + rng.uniform(-0.03, 0.03, n_stops), lat0 + rng.uniform(-0.018, 0.018, n_stops)]
+    )
+    coords = np.vstack([[lon0, lat0], stops, [lon0 + 0.035, lat0]])
+    xy = np.column_stack([coords[:, 0] * 69_900.0, coords[:, 1] * 111_000.0])
+    dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)).astype(np.int64)
+    time_s = np.rint(dist / (25 / 3.6)).astype(np.int64)
+    n = len(coords)
+    kind = ("depot",) + ("stop",) * n_stops + ("facility",)
+    demand = np.array([0] + [400] * n_stops + [0], dtype=np.int64)
+    problem = RoutingProblem(
+        node_ids=tuple(f"n{i}" for i in range(n)),
+        kind=kind,
+        distance_m=dist,
+        time_s=time_s,
+        demand_kg=demand,
+        demand_l=demand * 4,
+        service_s=np.array([0] + [120] * n_stops + [600], dtype=np.int64),
+        time_window=np.tile([0, 24 * 3600], (n, 1)),
+        stream=(None,) + ("msw",) * n_stops + (None,),
+        facility_streams={n - 1: frozenset({"msw"})},
+        vehicles=tuple(
+            Vehicle(
+                id=f"T{k}",
+                start=0,
+                end=0,
+                capacity_kg=8000,
+                capacity_l=40000,
+                cost_per_km=200,
+                shift_s=8 * 3600,
+                available_from_s=7 * 3600,
+            )
+            for k in range(trucks)
+        ),
+    )
+    return problem, coords
+
+
+def test_balanced_clusters_are_equal_sized_and_compact() -> None:
+    rng = np.random.default_rng(0)
+    xy = np.vstack([rng.normal((0, 0), 100, (60, 2)), rng.normal((5000, 0), 100, (60, 2))])
+    labels = balanced_clusters(xy, 2, seed=1)
+    assert sorted(np.bincount(labels)) == [60, 60]
+    # The two far-apart blobs are not mixed.
+    assert len(set(labels[:60])) == 1 and len(set(labels[60:])) == 1
+
+
+def test_collection_day_pattern() -> None:
+    assert collection_period_days(7) == 1
+    assert collection_period_days(7 / 3) == 3
+    assert all(due_on_day("P1", "msw", 7, d) for d in range(1, 8))
+    # Every-3-days points are due exactly once in any three consecutive days.
+    for pid in ("A", "B", "C", "D"):
+        assert sum(due_on_day(pid, "dry", 7 / 3, d) for d in (1, 2, 3)) == 1
+        assert due_on_day(pid, "dry", 7 / 3, 1) == due_on_day(pid, "dry", 7 / 3, 4)
+
+
+def test_split_gives_every_stop_one_part_and_trucks_once() -> None:
+    problem, coords = _grid_problem(90, 8)
+    parts, spare = split_problem(problem, coords, max_stops=30)
+    assert len(parts) == 3
+    covered = [p.nodes[s] for p in parts for s in p.problem.stops]
+    assert sorted(covered) == list(problem.stops)
+    trucks = [v.id for p in parts for v in p.problem.vehicles] + [v.id for v in spare]
+    assert sorted(trucks) == sorted(v.id for v in problem.vehicles)
+
+
+def test_split_solve_is_verified_on_the_whole_problem() -> None:
+    problem, coords = _grid_problem(90, 8)
+    plan = solve_split(problem, coords, time_limit_s=6, workers=2, max_stops=30)
+    assert verify_routes(problem, plan) == []
+    served = [v.node for r in plan.routes for v in r.visits if v.kind == "stop"]
+    assert len(served) == len(set(served))
+    assert set(served) | {s for s, _ in plan.unserved} == set(problem.stops)
+    assert not plan.unserved  # 90 x 0.4 t and 8 trucks: all fit
