@@ -343,6 +343,11 @@ class SolverSpec(_Strict):
     # The season of the day the routes are planned for. Warm is the peak: every
     # mixed-waste container is emptied daily. Sites are always sized on the annual average.
     plan_season: Literal["warm", "cold", "annual"] = "warm"
+    # False: a stop the fleet cannot serve makes the plan infeasible (exit 2).
+    # True: such stops are left out and listed with the reason.
+    allow_unserved: bool = False
+    # Days with more stops than this are split into areas routed in parallel.
+    max_stops_per_part: int = Field(default=150, ge=20, le=5000)
 
 
 class SitingSpec(_Strict):
@@ -668,9 +673,7 @@ def _load_districts(
             continue
         try:
             districts.append(
-                District(
-                    name=str(name), population=props.get("population", 0), rings=tuple(rings)
-                )
+                District(name=str(name), population=props.get("population", 0), rings=tuple(rings))
             )
         except ValidationError as err:
             problems += _pydantic_problems(err, label, where, joiner=", property ")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from optimizer.errors import VerificationError
+from optimizer.errors import InfeasibleError, VerificationError
 from optimizer.scenario import parse_hhmm, parse_window
 from optimizer.stages.prepare import Prepared
 from optimizer.stages.sites import _allowed
+from optimizer.stages.split import DROP_PENALTY
 
 
 def collection_period_days(visits_per_week: float) -> int:
@@ -132,6 +135,7 @@ def routing_problem(
         stream=tuple(streams),
         facility_streams=facility_streams,
         vehicles=tuple(vehicles),
+        drop_penalty=DROP_PENALTY if sc.solver.allow_unserved else None,
     )
     return problem, node_loc
 
@@ -142,16 +146,18 @@ def solve_day_routes(
     *,
     time_limit_s: float,
     seed: int,
-    max_stops_per_part: int = 250,
 ) -> tuple[Any, Any, list[str]]:
     """Solve and independently verify the day's collection routes.
 
-    Days with more stops than ``max_stops_per_part`` are split into areas routed in
-    parallel (:mod:`optimizer.stages.split`); the merged plan is verified whole.
+    Days with more stops than the scenario's ``max_stops_per_part`` are split into
+    areas routed in parallel (:mod:`optimizer.stages.split`); the merged plan is
+    verified whole. Unless the scenario allows unserved stops, any stop left out
+    makes the day infeasible.
     """
     from optimizer.routing import verify_routes
     from optimizer.stages.split import solve_split
 
+    sc = prep.scenario
     problem, node_loc = routing_problem(prep, open_facility_ids)
     index = [prep.location_index[loc] for loc in node_loc]
     coords = np.column_stack([prep.snapped.lon[index], prep.snapped.lat[index]])
@@ -161,9 +167,20 @@ def solve_day_routes(
         time_limit_s=time_limit_s,
         seed=seed,
         workers=2,
-        max_stops=max_stops_per_part,
+        max_stops=sc.solver.max_stops_per_part,
     )
-    issues = verify_routes(problem, plan)
+    if plan.unserved and not sc.solver.allow_unserved:
+        reasons = Counter(reason for _, reason in plan.unserved)
+        summary = "; ".join(f"{n} × {why}" for why, n in reasons.most_common(3))
+        raise InfeasibleError(
+            f"{len(plan.unserved)} of {len(problem.stops)} stops could not be served ({summary}). "
+            "Add trucks or time (--time-limit), or set allow_unserved = true under [solver] "
+            "to get the plan with these stops listed as unserved."
+        )
+    checked = (
+        problem if problem.drop_penalty else dataclasses.replace(problem, drop_penalty=DROP_PENALTY)
+    )
+    issues = verify_routes(checked, plan)
     if issues:
         raise VerificationError(
             "route plan failed the independent check: " + "; ".join(issues[:10])
