@@ -1,0 +1,120 @@
+"""Fallback for driver breaks when OR-Tools cannot schedule them.
+
+On some long routes OR-Tools' break intervals reject even a warm start that is
+feasible (the independent verifier accepts it). Then we solve a tightened problem
+without break intervals: shifts, depot and facility closing times and every window
+closing after the break window opens are brought forward by the break length. Any
+plan of that problem stays feasible when the break is inserted afterwards and the
+later visits are pushed back by at most the break length.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from optimizer.routing.problem import RoutingProblem, Vehicle
+from optimizer.routing.result import Route, RoutePlan, Visit
+
+
+def tightened(problem: RoutingProblem, margin_s: int = 0) -> RoutingProblem:
+    """The problem without break intervals but with room left for every break.
+
+    ``margin_s`` is extra room for waiting until the break window opens.
+    """
+    p = problem
+    with_break = [v for v in p.vehicles if v.break_window is not None and v.break_s > 0]
+    if not with_break:
+        return p
+    longest = max(v.break_s for v in with_break) + margin_s
+    earliest = min(v.break_window[0] for v in with_break if v.break_window is not None)
+    tw = np.array(p.time_window)
+    late = tw[:, 1] > earliest
+    tw[late, 1] = np.maximum(tw[late, 0], tw[late, 1] - longest)
+    vehicles = tuple(
+        dataclasses.replace(
+            v, break_window=None, break_s=0, shift_s=max(1, v.shift_s - v.break_s - margin_s)
+        )
+        if v.break_window is not None and v.break_s > 0
+        else v
+        for v in p.vehicles
+    )
+    return p.replace(time_window=tw, vehicles=vehicles)
+
+
+def _schedule(
+    p: RoutingProblem, vehicle: Vehicle, visits: list[Visit], leg: int | None
+) -> list[Visit] | None:
+    """Earliest times with the break on leg ``leg`` (before ``visits[leg]``), or None
+    when a window, the depot closing time, the shift or the break window is missed."""
+    bw = vehicle.break_window
+    out = [visits[0]]
+    for k, visit in enumerate(visits[1:], start=1):
+        prev = out[-1]
+        travel = round(float(p.time_s[prev.node, visit.node]) * vehicle.speed_factor)
+        depart = prev.departure_s
+        if k == leg and bw is not None:
+            start = max(depart, bw[0])
+            if start > bw[1]:
+                return None
+            out.append(
+                dataclasses.replace(
+                    prev, kind="break", arrival_s=start, departure_s=start + vehicle.break_s
+                )
+            )
+            # the break may fall during the drive: it only has to fit in the leg
+            earliest = max(depart + travel, start) + vehicle.break_s
+        else:
+            earliest = depart + travel
+        arrive = max(earliest, int(p.time_window[visit.node, 0]))
+        if arrive > p.time_window[visit.node, 1]:
+            return None
+        service = 0 if visit.kind == "depot_end" else visit.departure_s - visit.arrival_s
+        out.append(dataclasses.replace(visit, arrival_s=arrive, departure_s=arrive + service))
+    if out[-1].arrival_s - out[0].arrival_s > vehicle.shift_s:
+        return None
+    return out
+
+
+def _retime(problem: RoutingProblem, vehicle: Vehicle, route: Route) -> Route | None:
+    """Earliest times along the route with the break inserted (None if impossible).
+
+    Tries the route without a break (fine when it ends before the latest break start
+    or starts after the earliest break end), then the break on each leg in turn.
+    """
+    visits = [v for v in route.visits if v.kind != "break"]
+    bw = vehicle.break_window
+    out = _schedule(problem, vehicle, visits, None)
+    needs = bw is not None and vehicle.break_s > 0
+    if out is not None and needs and bw is not None:
+        begin, end = out[0].arrival_s, out[-1].arrival_s
+        if not (bw[0] + vehicle.break_s <= begin or bw[1] >= end):
+            out = None
+    if out is None and needs:
+        for leg in range(1, len(visits)):
+            out = _schedule(problem, vehicle, visits, leg)
+            if out is not None:
+                break
+    if out is None:
+        return None
+    duration = out[-1].arrival_s - out[0].arrival_s
+    cost = (
+        vehicle.fixed_cost
+        + vehicle.cost_per_km * route.distance_m / 1000.0
+        + vehicle.cost_per_h * duration / 3600.0
+    )
+    return dataclasses.replace(route, visits=tuple(out), duration_s=duration, cost=cost)
+
+
+def with_breaks(problem: RoutingProblem, plan: RoutePlan) -> RoutePlan | None:
+    """Insert the breaks into a plan of :func:`tightened` (None if one cannot fit)."""
+    by_id = {v.id: v for v in problem.vehicles}
+    routes = []
+    for route in plan.routes:
+        new = _retime(problem, by_id[route.vehicle_id], route)
+        if new is None:
+            return None
+        routes.append(new)
+    objective = sum(r.cost for r in routes)
+    return dataclasses.replace(plan, routes=tuple(routes), objective=objective)

@@ -1,0 +1,163 @@
+"""Independent check of a route plan against its problem.
+
+This module shares no logic with the model: it replays every route from the raw
+matrices and the problem's rules (coverage, both capacities between unloads, day
+totals, unload before the depot, time windows, shift, break, compatibility, streams
+accepted by the facility) and lists every violation found. ``[]`` means valid.
+"""
+
+from __future__ import annotations
+
+from optimizer.routing.problem import RoutingProblem, Vehicle
+from optimizer.routing.result import Route, RoutePlan, Visit
+
+
+def _travel(problem: RoutingProblem, vehicle: Vehicle, a: int, b: int) -> int:
+    return round(float(problem.time_s[a, b]) * vehicle.speed_factor)
+
+
+def _check_route(
+    problem: RoutingProblem, vehicle: Vehicle, route: Route, out: list[str]
+) -> list[int]:
+    """Append the violations of one route; return the stops it serves."""
+    p = problem
+    tag = f"route {route.vehicle_id}"
+    visits = route.visits
+    served: list[int] = []
+    if len(visits) < 2 or visits[0].kind != "depot_start" or visits[-1].kind != "depot_end":
+        out.append(f"{tag}: must begin with depot_start and end with depot_end")
+        return served
+    if visits[0].node != vehicle.start or visits[-1].node != vehicle.end:
+        out.append(f"{tag}: starts/ends at the wrong depot")
+    kg = litres = day_kg = day_l = count = 0
+    on_board: set[str] = set()
+    distance = 0
+    prev: Visit = visits[0]
+    pending_break = 0
+    breaks: list[Visit] = []
+    start = visits[0]
+    opens = max(int(p.time_window[vehicle.start, 0]), vehicle.available_from_s)
+    if start.arrival_s < opens:
+        out.append(f"{tag}: leaves the depot at {start.arrival_s} s, before {opens} s")
+    for visit in visits[1:]:
+        where = f"{tag}, node {p.node_ids[visit.node]}"
+        if visit.kind == "break":
+            breaks.append(visit)
+            pending_break += visit.departure_s - visit.arrival_s
+            if visit.arrival_s < prev.departure_s:
+                out.append(f"{where}: break starts before the previous visit ends")
+            continue
+        distance += int(p.distance_m[prev.node, visit.node])
+        earliest = prev.departure_s + _travel(p, vehicle, prev.node, visit.node)
+        earliest += pending_break
+        if visit.arrival_s < earliest:
+            out.append(f"{where}: arrives at {visit.arrival_s} s but cannot before {earliest} s")
+        for b in breaks:
+            if b.departure_s > visit.arrival_s:
+                out.append(f"{where}: break overlaps this visit")
+        breaks.clear()
+        pending_break = 0
+        lo, hi = (int(x) for x in p.time_window[visit.node])
+        if visit.kind in ("stop", "unload") and not lo <= visit.arrival_s <= hi:
+            out.append(f"{where}: service at {visit.arrival_s} s outside [{lo}, {hi}]")
+        if visit.kind == "depot_end" and visit.arrival_s > hi:
+            out.append(f"{where}: back at the depot at {visit.arrival_s} s, after {hi}")
+        service = int(p.service_s[visit.node])
+        if visit.kind != "depot_end" and visit.departure_s - visit.arrival_s < service:
+            out.append(f"{where}: service shorter than {service} s")
+        if visit.kind == "stop":
+            if p.kind[visit.node] != "stop":
+                out.append(f"{where}: visited as a stop but is a {p.kind[visit.node]}")
+                continue
+            if not vehicle.accepts(p.stream[visit.node]):
+                out.append(f"{where}: stream {p.stream[visit.node]} not allowed on truck")
+            allowed = (p.allowed_vehicles or {}).get(visit.node)
+            if allowed is not None and vehicle.id not in allowed:
+                out.append(f"{where}: this truck may not serve the stop")
+            served.append(visit.node)
+            kg += int(p.demand_kg[visit.node])
+            litres += int(p.demand_l[visit.node])
+            day_kg += int(p.demand_kg[visit.node])
+            day_l += int(p.demand_l[visit.node])
+            count += 1
+            if p.stream[visit.node] is not None:
+                on_board.add(str(p.stream[visit.node]))
+            if kg > vehicle.capacity_kg:
+                out.append(f"{where}: load {kg} kg above capacity {vehicle.capacity_kg}")
+            if litres > vehicle.capacity_l and p.demand_l.any():
+                out.append(f"{where}: load {litres} l above capacity {vehicle.capacity_l}")
+        elif visit.kind == "unload":
+            if p.kind[visit.node] != "facility":
+                out.append(f"{where}: unloads at a {p.kind[visit.node]}")
+            accepts = p.facility_streams.get(visit.node)
+            if accepts is not None and not on_board <= accepts:
+                out.append(f"{where}: facility refuses {sorted(on_board - accepts)}")
+            kg = litres = 0
+            on_board = set()
+        elif visit.kind == "depot_end":
+            if p.facilities and (kg or litres):
+                out.append(f"{tag}: returns to the depot loaded ({kg} kg, {litres} l)")
+        else:
+            out.append(f"{where}: unexpected visit kind {visit.kind!r} mid-route")
+        if visit.load_after_kg != kg or visit.load_after_l != litres:
+            out.append(f"{where}: reported load differs from the replay")
+        if visit.distance_m_so_far != distance:
+            out.append(f"{where}: reported distance so far differs from the replay")
+        prev = visit
+    if vehicle.day_capacity_kg is not None and day_kg > vehicle.day_capacity_kg:
+        out.append(f"{tag}: {day_kg} kg in the day, above {vehicle.day_capacity_kg}")
+    if vehicle.day_capacity_l is not None and day_l > vehicle.day_capacity_l:
+        out.append(f"{tag}: {day_l} l in the day, above {vehicle.day_capacity_l}")
+    if vehicle.max_stops is not None and count > vehicle.max_stops:
+        out.append(f"{tag}: {count} stops, above {vehicle.max_stops}")
+    if route.distance_m != distance:
+        out.append(f"{tag}: reported distance {route.distance_m} m, replay {distance} m")
+    begin, end = visits[0].arrival_s, visits[-1].arrival_s
+    if end - begin > vehicle.shift_s:
+        out.append(f"{tag}: works {end - begin} s, above the shift {vehicle.shift_s} s")
+    if vehicle.break_window is not None and vehicle.break_s > 0:
+        early, late = vehicle.break_window
+        taken = [v for v in visits if v.kind == "break"]
+        for b in taken:
+            if not early <= b.arrival_s <= late:
+                out.append(f"{tag}: break starts at {b.arrival_s} s outside the window")
+            if b.departure_s - b.arrival_s < vehicle.break_s:
+                out.append(f"{tag}: break shorter than {vehicle.break_s} s")
+        outside = early + vehicle.break_s <= begin or late >= end
+        if not taken and not outside:
+            out.append(f"{tag}: no break although the route spans the break window")
+    return served
+
+
+def verify_routes(problem: RoutingProblem, plan: RoutePlan) -> list[str]:
+    """Every violation of ``plan`` against ``problem``; ``[]`` when it is valid."""
+    out: list[str] = []
+    by_id = {v.id: v for v in problem.vehicles}
+    used: set[str] = set()
+    count: dict[int, int] = {}
+    for route in plan.routes:
+        vehicle = by_id.get(route.vehicle_id)
+        if vehicle is None:
+            out.append(f"route {route.vehicle_id}: unknown vehicle")
+            continue
+        if route.vehicle_id in used:
+            out.append(f"route {route.vehicle_id}: vehicle used twice")
+        used.add(route.vehicle_id)
+        for stop in _check_route(problem, vehicle, route, out):
+            count[stop] = count.get(stop, 0) + 1
+    unserved = {node for node, _ in plan.unserved}
+    for node, reason in plan.unserved:
+        if not reason:
+            out.append(f"stop {problem.node_ids[node]}: unserved without a reason")
+    for stop in problem.stops:
+        times = count.get(stop, 0)
+        name = problem.node_ids[stop]
+        if times > 1:
+            out.append(f"stop {name}: served {times} times")
+        if times == 0 and stop not in unserved:
+            out.append(f"stop {name}: neither served nor listed as unserved")
+        if times and stop in unserved:
+            out.append(f"stop {name}: served but listed as unserved")
+        if times == 0 and problem.drop_penalty is None and stop in unserved:
+            out.append(f"stop {name}: mandatory stop left unserved")
+    return out

@@ -1,0 +1,225 @@
+"""Routing: readers, solving small instances, waste features, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_routing_toy import H, waste_problem
+
+from optimizer.errors import InfeasibleError, InputError
+from optimizer.routing import RoutingProblem, Vehicle, solve_routes, verify_routes
+from optimizer.routing.readers import read_kim, read_solomon, read_vrplib
+
+
+# ----------------------------------------------------------------- readers
+def test_read_vrplib_explicit_e_n13(shared_data: Path) -> None:
+    inst = read_vrplib(shared_data / "cvrplib" / "E" / "E-n13-k4.vrp")
+    p = inst.problem
+    assert p.n == 13 and len(p.stops) == 12
+    assert inst.bks == 247
+    assert p.distance_m[1, 0] == 9 and p.distance_m[0, 1] == 9
+    assert (p.distance_m == p.distance_m.T).all()
+    assert p.vehicles[0].capacity_kg == 6000
+
+
+def test_read_vrplib_euc2d_rounds_to_nearest(shared_data: Path) -> None:
+    inst = read_vrplib(shared_data / "cvrplib" / "A" / "A-n32-k5.vrp")
+    assert inst.bks == 784
+    xy = inst.coords
+    assert xy is not None
+    exact = float(np.hypot(*(xy[0] - xy[1])))
+    assert inst.problem.distance_m[0, 1] == int(exact + 0.5)
+    assert int(inst.problem.demand_kg.sum()) > 0 and inst.problem.demand_kg[0] == 0
+
+
+def test_read_solomon_cut_to_25(shared_data: Path) -> None:
+    inst = read_solomon(shared_data / "vrptw" / "solomon" / "C101.txt", max_customers=25)
+    p = inst.problem
+    assert p.n == 26 and inst.bks is None
+    assert tuple(p.time_window[0]) == (0, 1236 * 1000)
+    assert tuple(p.time_window[1]) == (912_000, 967_000)
+    assert p.service_s[1] == 90_000
+    assert len(p.vehicles) == 25 and p.vehicles[0].capacity_kg == 200
+
+
+def test_read_kim_units(shared_data: Path) -> None:
+    inst = read_kim(shared_data / "waste" / "kim2006_wcvrptw" / "102_stop.txt")
+    p = inst.problem
+    assert p.kind[0] == "depot" and p.facilities == (1, 2)
+    assert p.time_s[0, 1] == 262  # the benchmark page's worked example: 262.3 s
+    assert p.vehicles[0].capacity_l == 28_000 and p.vehicles[0].day_capacity_l == 40_000
+    assert p.vehicles[0].break_window == (11 * H, 12 * H)
+    assert tuple(p.time_window[0]) == (4 * H, 15 * H)
+
+
+def test_vrplib_missing_section_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.vrp"
+    bad.write_text(
+        "NAME : bad\nTYPE : CVRP\nDIMENSION : 2\nEDGE_WEIGHT_TYPE : EUC_2D\n"
+        "CAPACITY : 10\nNODE_COORD_SECTION\n1 0 0\n2 1 1\nEOF\n"
+    )
+    with pytest.raises(InputError, match="DEMAND_SECTION"):
+        read_vrplib(bad)
+
+
+# ----------------------------------------------------------------- solving
+def test_small_cvrp_reaches_optimum(shared_data: Path) -> None:
+    inst = read_vrplib(shared_data / "cvrplib" / "E" / "E-n13-k4.vrp")
+    plan = solve_routes(inst.problem, time_limit_s=2)
+    assert verify_routes(inst.problem, plan) == []
+    assert plan.distance_m == 247
+
+
+def test_a_n32_within_one_percent(shared_data: Path) -> None:
+    inst = read_vrplib(shared_data / "cvrplib" / "A" / "A-n32-k5.vrp")
+    plan = solve_routes(inst.problem, time_limit_s=3)
+    assert verify_routes(inst.problem, plan) == []
+    assert inst.bks is not None and plan.distance_m <= 1.01 * inst.bks
+
+
+def test_solomon_25_feasible(shared_data: Path) -> None:
+    inst = read_solomon(shared_data / "vrptw" / "solomon" / "R101.txt", max_customers=25)
+    plan = solve_routes(inst.problem, time_limit_s=2)
+    assert verify_routes(inst.problem, plan) == []
+    assert not plan.unserved
+
+
+def test_waste_day_unloads_breaks_and_windows() -> None:
+    problem = waste_problem()
+    plan = solve_routes(problem, time_limit_s=2)
+    assert verify_routes(problem, plan) == []
+    (route,) = plan.routes
+    kinds = [v.kind for v in route.visits]
+    assert kinds.count("stop") == 8
+    assert kinds.count("unload") >= 2  # one mid-route, one before the depot
+    assert kinds[-2] == "unload" and kinds.count("break") == 1
+    assert max(v.load_after_kg for v in route.visits) <= 1500
+    served = {v.node: v.arrival_s for v in route.visits if v.kind == "stop"}
+    assert 8 * H <= served[3] <= 10 * H and 13 * H <= served[7] <= 15 * H
+
+
+def test_waste_facility_stream_and_two_trucks() -> None:
+    trucks = (
+        Vehicle("A", 0, 0, 1500, 10_000, shift_s=11 * H, available_from_s=7 * H),
+        Vehicle(
+            "B",
+            0,
+            0,
+            1500,
+            10_000,
+            shift_s=11 * H,
+            available_from_s=7 * H,
+            streams=frozenset({"paper"}),
+        ),
+    )
+    stream = (None, None, None) + ("msw",) * 6 + ("paper",) * 2
+    problem = waste_problem(vehicles=trucks, stream=stream)
+    plan = solve_routes(problem, time_limit_s=2, balance=True)
+    assert verify_routes(problem, plan) == []
+    for route in plan.routes:
+        if route.vehicle_id == "B":
+            assert set(route.stops) <= {9, 10}
+            assert all(v.node == 1 for v in route.visits if v.kind == "unload")
+
+
+def test_warm_start_keeps_cost() -> None:
+    problem = waste_problem()
+    first = solve_routes(problem, time_limit_s=1)
+    again = solve_routes(problem, time_limit_s=1, initial=first)
+    assert verify_routes(problem, again) == []
+    assert again.objective <= first.objective + 1e-6
+
+
+def test_problem_is_read_only_and_replace_validates() -> None:
+    problem = waste_problem()
+    with pytest.raises(ValueError):
+        problem.distance_m[0, 1] = 5
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        problem.name = "x"  # type: ignore[misc]
+    assert problem.replace(name="other").name == "other"
+
+
+# --------------------------------------------------------------- bad input
+def test_window_closing_before_opening_is_named() -> None:
+    tw = np.array(waste_problem().time_window)
+    tw[4] = [10 * H, 9 * H]
+    with pytest.raises(InputError, match=r"P4.*closes"):
+        waste_problem(time_window=tw)
+
+
+def test_demand_above_every_truck_is_named() -> None:
+    demand = np.array(waste_problem().demand_kg)
+    demand[5] = 5000
+    with pytest.raises(InputError, match=r"P5.*above the capacity"):
+        solve_routes(waste_problem(demand_kg=demand), time_limit_s=1)
+
+
+def test_stop_no_truck_may_serve_error_or_unserved() -> None:
+    allowed = {6: frozenset({"nobody"})}
+    trucks = (
+        dataclasses.replace(waste_problem().vehicles[0], id="nobody", streams=frozenset({"paper"})),
+        waste_problem().vehicles[0],
+    )
+    with pytest.raises(InputError, match=r"P6.*no truck may serve"):
+        solve_routes(waste_problem(vehicles=trucks, allowed_vehicles=allowed), time_limit_s=1)
+    problem = waste_problem(vehicles=trucks, allowed_vehicles=allowed, drop_penalty=10**6)
+    plan = solve_routes(problem, time_limit_s=1)
+    assert verify_routes(problem, plan) == []
+    assert [node for node, _ in plan.unserved] == [6]
+    assert "no truck may serve" in plan.unserved[0][1]
+
+
+def test_fleet_too_small_is_infeasible() -> None:
+    truck = dataclasses.replace(waste_problem().vehicles[0], capacity_kg=500)
+    with pytest.raises(InfeasibleError, match="total demand"):
+        solve_routes(waste_problem(vehicles=(truck,), max_unload_trips=2), time_limit_s=1)
+
+
+def test_shift_too_short_for_farthest_stop() -> None:
+    truck = dataclasses.replace(waste_problem().vehicles[0], shift_s=600)
+    with pytest.raises(InfeasibleError, match="shift"):
+        solve_routes(waste_problem(vehicles=(truck,)), time_limit_s=1)
+
+
+def test_unknown_vehicle_in_allowed_list() -> None:
+    with pytest.raises(InputError, match="unknown vehicles"):
+        waste_problem(allowed_vehicles={3: frozenset({"ghost"})})
+
+
+def test_problem_type() -> None:
+    assert isinstance(waste_problem(), RoutingProblem)
+
+
+def test_two_worker_processes(shared_data: Path) -> None:
+    inst = read_vrplib(shared_data / "cvrplib" / "E" / "E-n13-k4.vrp")
+    plan = solve_routes(inst.problem, time_limit_s=3, workers=2)
+    assert verify_routes(inst.problem, plan) == []
+    assert plan.distance_m == 247
+
+
+def test_problem_pickles() -> None:
+    import pickle
+
+    problem = waste_problem()
+    again = pickle.loads(pickle.dumps(problem))
+    assert again.node_ids == problem.node_ids
+    assert dict(again.facility_streams) == dict(problem.facility_streams)
+
+
+def test_break_fallback_inserts_breaks_afterwards() -> None:
+    from optimizer.routing.breaks import tightened, with_breaks
+    from optimizer.routing.improve import improve
+
+    problem = waste_problem()
+    relaxed = tightened(problem)
+    assert all(v.break_window is None for v in relaxed.vehicles)
+    assert relaxed.vehicles[0].shift_s == problem.vehicles[0].shift_s - 1800
+    plan = improve(relaxed, 1.0)
+    assert plan is not None
+    fixed = with_breaks(problem, plan)
+    assert fixed is not None
+    assert verify_routes(problem, fixed) == []
+    assert [v.kind for v in fixed.routes[0].visits].count("break") == 1
