@@ -340,6 +340,8 @@ class SolverSpec(_Strict):
     p: int | None = Field(default=None, ge=1)
     transport_cost_kzt_per_t_km: float = Field(default=60.0, ge=0)
     stop_service_min: float = Field(default=4.0, ge=0)
+    # Added per container emptied at a stop (a side-loader lifts one in about 45 s).
+    service_min_per_container: float = Field(default=0.0, ge=0)
     # The season of the day the routes are planned for. Warm is the peak: every
     # mixed-waste container is emptied daily. Sites are always sized on the annual average.
     plan_season: Literal["warm", "cold", "annual"] = "warm"
@@ -931,8 +933,50 @@ def _label(path: Path) -> str:
     return str(path)
 
 
+def _read_toml(path: Path, label: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError.one(label, "", "scenario file not found", "check the path (a .toml file)")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError.one(
+            label, "", f"not valid TOML: {exc}", "fix the syntax (see docs/scenarios.md)"
+        ) from exc
+
+
+def _merge_variant(base: dict[str, Any], variant: Mapping[str, Any]) -> dict[str, Any]:
+    """A variant on top of its base: tables merge key by key; list records by id.
+
+    A record in a variant list replaces the base record with the same id (or is
+    added); ``remove = ["id", ...]`` drops records of any list by id.
+    """
+    merged = dict(base)
+    for key, value in variant.items():
+        if key in ("extends", "remove"):
+            continue
+        if key in _LIST_MODELS and isinstance(value, list) and isinstance(base.get(key), list):
+            ids = [r.get("id") for r in value if isinstance(r, dict)]
+            kept = [r for r in base[key] if not (isinstance(r, dict) and r.get("id") in ids)]
+            merged[key] = kept + list(value)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = {**base[key], **value}
+        else:
+            merged[key] = value
+    drop = set(variant.get("remove", []))
+    for key in _LIST_MODELS:
+        if drop and isinstance(merged.get(key), list):
+            merged[key] = [
+                r for r in merged[key] if not (isinstance(r, dict) and r.get("id") in drop)
+            ]
+    return merged
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file and the tables it references.
+
+    A file with ``extends = "other.toml"`` is a variant: it starts from that file
+    (relative to the variant, one level deep) and overrides or adds what it lists,
+    so that investor scenarios differ only where they differ.
 
     Raises
     ------
@@ -941,15 +985,36 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     file = _label(path)
-    if not path.is_file():
-        raise InputError.one(file, "", "scenario file not found", "check the path (a .toml file)")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    raw = _read_toml(path, file)
+    base_dir = path.parent
+    if "extends" in raw:
+        parent = raw["extends"]
+        if not isinstance(parent, str):
+            raise InputError.one(
+                file, "extends", "must be a file name", 'write extends = "scenario.toml"'
+            )
+        parent_path = base_dir / parent
+        base = _read_toml(parent_path, str(parent_path))
+        if "extends" in base:
+            raise InputError.one(
+                str(parent_path),
+                "extends",
+                "a variant cannot extend another variant",
+                "extend the base scenario",
+            )
+        if parent_path.parent.resolve() != base_dir.resolve():
+            raise InputError.one(
+                file,
+                "extends",
+                "the base scenario must be in the same folder",
+                "move the variant beside it",
+            )
+        raw = _merge_variant(base, raw)
+    elif "remove" in raw:
         raise InputError.one(
-            file, "", f"not valid TOML: {exc}", "fix the syntax (see docs/scenarios.md)"
-        ) from exc
-    return scenario_from_dict(raw, base_dir=path.parent, source_file=file)
+            file, "remove", "only a variant (extends = ...) can remove records", "delete the key"
+        )
+    return scenario_from_dict(raw, base_dir=base_dir, source_file=file)
 
 
 def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: str) -> Scenario:

@@ -173,3 +173,35 @@ def test_district_without_population(demo_dir: Path) -> None:
     gj.write_text(gj.read_text().replace('"population": 6500', '"people": 6500'))
     (problem,) = _problems(demo_dir / "scenario.toml")
     assert "feature 0 (North quarter)" in problem and "population" in problem
+
+
+def test_variant_extends_base(demo_dir: Path) -> None:
+    (demo_dir / "variant.toml").write_text(
+        'extends = "scenario.toml"\n'
+        'remove = ["sorting_north"]\n'
+        '[scenario]\nname = "demo-b"\n'
+        "[solver]\ntime_limit_s = 3\n"
+        '[[fleet]]\nid = "side_loader"\ncount = 5\ndepot = "garage"\n'
+        'capacity_t = 11\ncapacity_m3 = 20\nstreams = ["msw"]\n'
+    )
+    sc = load_scenario(demo_dir / "variant.toml")
+    assert sc.scenario.name == "demo-b"
+    assert sc.scenario.title.startswith("Demo")  # kept from the base table
+    assert sc.solver.time_limit_s == 3 and sc.solver.seed == 0
+    assert [f.id for f in sc.facilities] == ["landfill", "sorting_south"]
+    assert {v.id: v.count for v in sc.fleet} == {"recyclables_truck": 1, "side_loader": 5}
+    assert len(sc.districts) == 3  # tables still resolve beside the files
+
+
+def test_variant_of_a_variant_is_refused(demo_dir: Path) -> None:
+    (demo_dir / "a.toml").write_text('extends = "scenario.toml"\n')
+    (demo_dir / "b.toml").write_text('extends = "a.toml"\n')
+    (problem,) = _problems(demo_dir / "b.toml")
+    assert "cannot extend another variant" in problem
+
+
+def test_remove_without_extends_is_refused(demo_dir: Path) -> None:
+    path = demo_dir / "scenario.toml"
+    path.write_text('remove = ["landfill"]\n' + path.read_text())
+    (problem,) = _problems(path)
+    assert "only a variant" in problem

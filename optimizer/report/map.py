@@ -280,6 +280,10 @@ def _add_sites(m: folium.Map, plan: Mapping[str, Any]) -> None:
     fg.add_to(m)
 
 
+#: Unload markers drawn beside one facility before the rest are left to the sheets.
+MAX_UNLOAD_MARKERS = 6
+
+
 def _add_route(
     m: folium.Map,
     plan: Mapping[str, Any],
@@ -378,6 +382,11 @@ def _add_route(
             ukey = (round(lat, 5) + 1000.0, round(lon, 5))  # own slots, beside the site
             uslot = stop_slots.get(ukey, 0)
             stop_slots[ukey] = uslot + 1
+            if uslot >= MAX_UNLOAD_MARKERS:
+                # A busy facility would grow a column of markers across the map; the
+                # route's tooltip and sheet still list every unload.
+                prev_load = load
+                continue
             folium.Marker(
                 [lat, lon],
                 icon=folium.DivIcon(

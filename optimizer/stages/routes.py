@@ -74,7 +74,8 @@ def routing_problem(
         kinds.append("stop")
         demand_kg.append(round(float(row["tonnes_per_day"]) * per_visit * 1000))
         demand_l.append(round(float(row["m3_per_day"]) * per_visit * 1000))
-        service.append(round(60 * point_service.get(point_id, stop_service)))
+        per_container = sc.solver.service_min_per_container * float(row.get("containers") or 0)
+        service.append(round(60 * point_service.get(point_id, stop_service + per_container)))
         tw = point_windows.get(point_id)
         if tw:
             opens, closes = parse_window(tw)

@@ -160,7 +160,7 @@ def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
         cost=cost,
         fixed_cost=np.array([f.fixed_cost_kzt_per_year / 365.0 for f in sc.facilities]),
         capacity=np.array([f.capacity_t_per_day for f in sc.facilities]),
-        must_open=np.array([f.state == "existing" and f.must_stay_open for f in sc.facilities]),
+        must_open=np.array([f.must_stay_open for f in sc.facilities]),
         may_open=np.array([f.id not in (excluded or {}) for f in sc.facilities]),
         p=sc.solver.p,
         single_source=True,
