@@ -333,11 +333,11 @@ def test_compare_marks_best_values(plan: dict[str, Any], tmp_path: Path) -> None
         return [i for i, c in enumerate(cells) if "best" in c]
 
     assert best_col("Distance") == [1]
-    assert best_col("CO₂e") == [0]
+    assert best_col("CO₂e of collection") == [0]
     assert best_col("Recycling rate") == [1]
     assert best_col("Robustness") == [0]
     assert best_col("Capex") == []  # tie: nothing to choose
-    assert "NPV" not in rows  # no plan carries it
+    assert "Present cost (NPV)" not in rows  # no plan carries it
     assert 'href="a/report.html"' in html
 
 

@@ -127,6 +127,27 @@ def _kpi_cards(plan: Mapping[str, Any]) -> str:
             "%",
         ),
     ]
+    # Investor figures from the site stage, when the plan has them.
+    investor = (
+        ("Capex", "capex_kzt", "KZT", _money),
+        ("Opex", "opex_kzt_per_year", "KZT/yr", _money),
+        ("Present cost (NPV)", "npv_kzt", "KZT", _money),
+        ("Site transport", "site_transport_tkm_per_year", "t·km/yr", lambda v: fmt_num(v, 0)),
+        ("CO₂e net of sites", "co2e_net_t_per_year", "t/yr", lambda v: fmt_num(v, 0)),
+    )
+    for label, key, unit, fmt in investor:
+        if k.get(key) is not None:
+            cards.append(_card(label, fmt(k[key]), unit))
+    if k.get("robustness") is not None:
+        share = float(k["robustness"])
+        cards.append(
+            _card(
+                f"Capacity holds in ({fmt_int(k.get('robustness_samples'))} demand samples)",
+                fmt_num(share * 100, 0),
+                "%",
+                bad=share < 0.9,
+            )
+        )
     if k.get("truck_utilisation") is not None:
         cards.append(
             _card("Truck utilisation", fmt_num(float(k["truck_utilisation"]) * 100, 0), "%")
