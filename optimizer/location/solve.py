@@ -275,12 +275,12 @@ def _dummies_used(built: Built, res: MipResult) -> np.ndarray:
 
 def _objective(problem: FacilityProblem, model: str, y: np.ndarray, flows: FloatArray) -> float:
     d = problem.demand
+    # Disallowed pairs cost inf and carry no flow; keep them out of the product.
+    served = np.where(flows > 0, problem.cost, 0.0) * flows
     if model == "cflp":
-        return float(
-            problem.fixed_cost @ y + np.sum(d[:, None] * problem.cost * flows, where=flows > 0)
-        )
+        return float(problem.fixed_cost @ y + np.sum(d[:, None] * served))
     if model == "p-median":
-        return float(np.sum(d[:, None] * problem.cost * flows, where=flows > 0))
+        return float(np.sum(d[:, None] * served))
     return float(np.max(np.where(flows > 1e-9, problem.dist, 0.0), initial=0.0))
 
 
