@@ -21,10 +21,22 @@ from optimizer.errors import InputError, OptimizerError
 log = logging.getLogger("optimizer")
 
 
+def _positive_seconds(text: str) -> float:
+    """A time limit: a finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        msg = f"'{text}' is not a positive number of seconds"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _add_solver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-limit",
-        type=float,
+        type=_positive_seconds,
         default=None,
         metavar="S",
         help="solver time limit in seconds",
@@ -116,7 +128,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("kind", choices=("cvrp", "vrptw", "wcvrptw", "cflp", "matrix"))
     bench.add_argument("--instances", metavar="DIR", help="folder of instance files")
-    bench.add_argument("--time-limit", type=float, default=10.0, metavar="S")
+    bench.add_argument("--time-limit", type=_positive_seconds, default=10.0, metavar="S")
     bench.add_argument("--solver", default=None, metavar="NAME")
     bench.add_argument("--network", metavar="FILE", help="(matrix) road network file")
     bench.add_argument(
@@ -255,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         label = {1: "Input error", 2: "Infeasible", 3: "Internal error"}.get(exc.exit_code, "Error")
         print(f"{label}: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # permissions, a full disk, a path that is a file
+        print(f"File error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("Interrupted; nothing was written.", file=sys.stderr)
         return 130

@@ -88,8 +88,13 @@ def write_plan_folder(plan: dict[str, Any], out: Path, *, force: bool) -> Path:
     from optimizer.report import write_outputs
 
     check_output_folder(out, force=force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:
+        raise InputError.one(
+            str(out), "", f"cannot write here ({exc.strerror})", "choose a folder you can write to"
+        ) from exc
     try:
         write_outputs(plan, tmp)
         if out.exists():

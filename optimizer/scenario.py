@@ -494,12 +494,28 @@ def _read_csv_rows(path: Path, file_label: str, problems: list[Problem]) -> list
         return []
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = [dict(row) for row in reader]
+            text = handle.read()
+        first = text.split("\n", 1)[0]
+        # Spreadsheets set to a decimal comma save CSV with semicolons.
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
+        rows = [dict(row) for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         problems.append(Problem(file_label, "", f"cannot read CSV: {exc}", "save it as UTF-8 CSV"))
         return []
     return rows
+
+
+def _number(text: str) -> float:
+    """A number from a CSV cell; a decimal comma (``71,43``) is accepted."""
+    text = text.strip()
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    value = float(text)
+    if not math.isfinite(value):
+        msg = f"'{text}' is not a finite number"
+        raise ValueError(msg)
+    return value
 
 
 _POINT_COLUMNS = set(PointRecord.model_fields)
@@ -563,7 +579,8 @@ def _load_points_csv(path: Path, label: str, problems: list[Problem]) -> list[Po
             continue
         try:
             for key in _POINT_NUMERIC & clean.keys():
-                clean[key] = float(clean[key]) if key != "containers" else int(float(clean[key]))
+                value = _number(clean[key])
+                clean[key] = int(value) if key == "containers" else value
         except ValueError as exc:
             problems.append(
                 Problem(

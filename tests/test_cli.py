@@ -216,3 +216,21 @@ def test_usage_error_is_input_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["plan"])
     assert info.value.code == 1
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "abc", "nan"])
+def test_time_limit_must_be_positive(limit: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--time-limit", limit])
+    assert info.value.code == 1
+    assert "positive number of seconds" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = blocker / "plan"  # its parent is a file: cannot be created
+    code = main(["demo", "--out", str(out), "--time-limit", "2"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "Traceback" not in err and str(out) in err

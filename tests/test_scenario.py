@@ -205,3 +205,18 @@ def test_remove_without_extends_is_refused(demo_dir: Path) -> None:
     path.write_text('remove = ["landfill"]\n' + path.read_text())
     (problem,) = _problems(path)
     assert "only a variant" in problem
+
+
+def test_points_csv_with_semicolons_and_decimal_commas(demo_dir: Path) -> None:
+    (demo_dir / "points.csv").write_text(
+        "id;lon;lat;stream;tonnes_per_day\nP1;24,94;60,17;msw;1,5\nP2;24,95;60,171;msw;inf\n"
+    )
+    path = demo_dir / "scenario.toml"
+    _edit(path, 'districts = "districts.geojson"', 'points = "points.csv"')
+    (problem,) = _problems(path)  # P1 reads fine; P2's "inf" is refused
+    assert "line 3 (id P2)" in problem and "not a finite number" in problem
+    (demo_dir / "points.csv").write_text(
+        "id;lon;lat;stream;tonnes_per_day\nP1;24,94;60,17;msw;1,5\n"
+    )
+    sc = load_scenario(path)
+    assert (sc.points[0].lon, sc.points[0].tonnes_per_day) == (24.94, 1.5)
