@@ -234,3 +234,22 @@ def test_unwritable_output_folder(tmp_path: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert code == 1, err
     assert "Traceback" not in err and str(out) in err
+
+
+def test_sites_stage_alone_has_no_fleet_figures(tmp_path: Path) -> None:
+    out = tmp_path / "sites"
+    assert main(["sites", str(demo_scenario_path()), "--out", str(out), "--time-limit", "4"]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["routes"] == []
+    assert plan["kpis"]["distance_km"] is None  # not routed, rather than zero
+    kpis = plan["kpis"]
+    # The candidate inside the housing zone is excluded, with the rule as its reason.
+    excluded = {
+        f["id"]: f["excluded_reason"] for f in plan["facilities"] if f["state"] == "excluded"
+    }
+    assert list(excluded) == ["sorting_north"] and "500 m" in excluded["sorting_north"]
+    assert plan["zones"] and plan["zones"][0]["geometry"]["type"] == "Polygon"
+    # Whatever opens, the loads written to the plan fit the capacities.
+    assert all(f["used_t_per_day"] <= f["capacity_t_per_day"] + 1e-6 for f in plan["facilities"])
+    assert kpis["capex_kzt"] >= 0 and kpis["npv_kzt"] > 0
+    assert 0 <= kpis["robustness"] <= 1

@@ -81,6 +81,7 @@ ROWS: tuple[Row, ...] = (
     Row("Capex", "KZT", "low", capex, 0),
     Row("Opex", "KZT/yr", "low", opex, 0),
     Row("Present cost (NPV)", "KZT", "low", _npv, 0),
+    Row("Site transport", "t·km/yr", "low", _kpi("site_transport_tkm_per_year"), 0),
     Row("Transport cost", "KZT/day", "low", _kpi("cost_kzt"), 0),
     Row("Distance", "km/day", "low", _kpi("distance_km"), 1),
     Row("CO₂e of collection", "t/day", "low", _kpi("co2e_t"), 2),

@@ -11,6 +11,12 @@ from optimizer.stages.sites import SitePlan
 SCHEMA_VERSION = 1
 Stage = Literal["plan", "sites", "routes"]
 
+#: KPIs that only a routed day has.
+ROUTE_KPIS = (
+    "distance_km", "driving_h", "working_h", "tonnes", "tonne_km", "fuel_l", "co2e_t",
+    "cost_kzt", "vehicles_used", "stops_served", "unserved_stops", "unload_trips",
+)  # fmt: skip
+
 #: Diesel combustion, DEFRA 2024 (../shared/DOMAIN.md §10): kg CO2e per litre.
 CO2E_KG_PER_L_DIESEL = 2.66
 
@@ -234,6 +240,9 @@ def assemble_plan(
         if decision is not None
         else None,
     }
+    if route_plan is None:  # the site stage alone: no fleet figures rather than zeros
+        for key in ROUTE_KPIS:
+            kpis[key] = None
     if sites is not None:
         kpis |= sites.kpis
     streets = prep.network.street_polylines()
