@@ -1,0 +1,438 @@
+"""The scenario schema: one frozen pydantic model per record, units in the names.
+
+Unknown keys are errors (``extra="forbid"``) so that a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FacilityType = Literal["landfill", "sorting", "transfer", "composting", "treatment", "recycler"]
+FacilityState = Literal["existing", "candidate"]
+
+_HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_hhmm(text: str) -> int:
+    """Minutes from midnight of an ``HH:MM`` clock time (``24:00`` allowed)."""
+    match = _HHMM.match(text.strip())
+    if not match:
+        msg = f"'{text}' is not a clock time HH:MM"
+        raise ValueError(msg)
+    minutes = int(match.group(1)) * 60 + int(match.group(2))
+    if minutes > 24 * 60:
+        msg = f"'{text}' is after 24:00"
+        raise ValueError(msg)
+    return minutes
+
+
+def parse_window(text: str) -> tuple[int, int]:
+    """Minutes from midnight of an ``HH:MM-HH:MM`` window; it must open before it closes."""
+    parts = text.split("-")
+    if len(parts) != 2:
+        msg = f"'{text}' is not a window HH:MM-HH:MM"
+        raise ValueError(msg)
+    start, end = parse_hhmm(parts[0]), parse_hhmm(parts[1])
+    if end <= start:
+        msg = f"window '{text}' closes before it opens"
+        raise ValueError(msg)
+    return start, end
+
+
+class StrictRecord(BaseModel):
+    """Base of every scenario record: unknown keys are errors, records are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ScenarioMeta(StrictRecord):
+    """Name and description of the scenario."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    title: str = ""
+    description: str = ""
+    currency: str = "KZT"
+
+
+class NetworkSpec(StrictRecord):
+    """Where the road network comes from: one of a file, a place name, a bbox, or the demo."""
+
+    file: str | None = None
+    place: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    demo: bool = False
+    max_snap_m: float = Field(default=300.0, gt=0)
+
+    def source_count(self) -> int:
+        """How many sources are given (exactly one is allowed)."""
+        return sum(x is not None for x in (self.file, self.place, self.bbox)) + int(self.demo)
+
+
+class StreamSpec(StrictRecord):
+    """A waste stream: how dense it is, what it is made of, which facilities accept it.
+
+    ``kind`` names the family the collection-frequency rule is looked up by (default:
+    guessed from the id, else ``msw``); ``max_storage_days_*`` override that rule and
+    ``min_visits_per_week`` is an operator policy above the legal minimum;
+    ``container_m3`` is this stream's container size (default: the generation one).
+    The density range (``density_low_t_per_m3``/``density_high_t_per_m3``) feeds
+    demand sampling.
+    """
+
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    name: str = ""
+    kind: Literal["msw", "dry", "wet", "bulky", "medical", "industrial", "agricultural"] | None = (
+        None
+    )
+    density_t_per_m3: float = Field(gt=0, le=2.0)
+    density_low_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
+    density_high_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
+    accepted_by: tuple[FacilityType, ...] = Field(min_length=1)
+    composition: dict[str, float] = Field(default_factory=dict)
+    dedicated_vehicles: bool = False
+    max_storage_days_warm: float | None = Field(default=None, gt=0, le=31)
+    max_storage_days_cold: float | None = Field(default=None, gt=0, le=31)
+    min_visits_per_week: float | None = Field(default=None, gt=0, le=21)
+    container_m3: float | None = Field(default=None, gt=0)
+    color: str = "#6b7280"
+    source: str = ""
+
+    @field_validator("composition")
+    @classmethod
+    def _shares_sum_to_one(cls, value: dict[str, float]) -> dict[str, float]:
+        if value:
+            if any(v < 0 for v in value.values()):
+                msg = "composition shares must be non-negative"
+                raise ValueError(msg)
+            total = sum(value.values())
+            if not math.isclose(total, 1.0, abs_tol=0.02):
+                msg = f"composition shares sum to {total:.3f}, not 1"
+                raise ValueError(msg)
+        return value
+
+    @field_validator("density_low_t_per_m3")
+    @classmethod
+    def _low_below_base(cls, value: float | None, info: Any) -> float | None:
+        base = info.data.get("density_t_per_m3")
+        if value is not None and base is not None and value > base:
+            msg = f"density_low_t_per_m3 ({value}) is above density_t_per_m3 ({base})"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("density_high_t_per_m3")
+    @classmethod
+    def _high_above_base(cls, value: float | None, info: Any) -> float | None:
+        base = info.data.get("density_t_per_m3")
+        if value is not None and base is not None and value < base:
+            msg = f"density_high_t_per_m3 ({value}) is below density_t_per_m3 ({base})"
+            raise ValueError(msg)
+        return value
+
+
+class GenerationSpec(StrictRecord):
+    """How much waste people generate: a per-capita norm, split into streams, by season.
+
+    Used for districts (population) when no explicit tonnage is given per point, and
+    for non-household ``sources`` (markets, hospitals, farms: quantity × unit norm).
+    ``norm_low``/``norm_high`` are in the unit of the norm that is given. Seasonal
+    factors are relative: they are rescaled so that their month-weighted mean over
+    ``cold_months`` cold and ``12 - cold_months`` warm months is 1 (the norm is the
+    annual average).
+    """
+
+    class Source(StrictRecord):
+        """A non-household source: tonnes given, or quantity × norm per unit."""
+
+        id: str = Field(min_length=1)
+        stream: str
+        lon: float = Field(ge=-180, le=180)
+        lat: float = Field(ge=-90, le=90)
+        district: str = ""
+        kind: str = ""
+        tonnes_per_day: float | None = Field(default=None, ge=0)
+        quantity: float | None = Field(default=None, ge=0)
+        unit: str = ""
+        norm_m3_per_unit_year: float | None = Field(default=None, gt=0)
+        norm_kg_per_unit_day: float | None = Field(default=None, gt=0)
+        relative_range: float = Field(default=0.0, ge=0, lt=1)
+        containers: int | None = Field(default=None, ge=0)
+        container_m3: float | None = Field(default=None, gt=0)
+        source: str = ""
+
+    norm_m3_per_person_year: float | None = Field(default=None, gt=0)
+    norm_kg_per_person_day: float | None = Field(default=None, gt=0)
+    norm_low: float | None = Field(default=None, gt=0)
+    norm_high: float | None = Field(default=None, gt=0)
+    norm_density_t_per_m3: float = Field(default=0.2, gt=0, le=2.0)
+    norm_density_low_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
+    norm_density_high_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
+    distribution: Literal["triangular", "uniform", "pert"] = "triangular"
+    district_norms: dict[str, float] = Field(default_factory=dict)
+    stream_shares: dict[str, float] = Field(default_factory=lambda: {"msw": 1.0})
+    stream_coverage: dict[str, float] = Field(default_factory=dict)
+    seasonal_factor_warm: float = Field(default=1.0, gt=0)
+    seasonal_factor_cold: float = Field(default=1.0, gt=0)
+    cold_months: float = Field(default=5.0, ge=0, le=12)
+    container_m3: float = Field(default=1.1, gt=0)
+    fill_level: float = Field(default=0.85, gt=0, le=1.0)
+    people_per_point: float = Field(default=535.0, gt=0)
+    sources: tuple[Source, ...] = ()
+    seed: int = 0
+    source: str = ""
+
+    @field_validator("norm_kg_per_person_day")
+    @classmethod
+    def _one_norm(cls, value: float | None, info: Any) -> float | None:
+        if value is not None and info.data.get("norm_m3_per_person_year") is not None:
+            msg = "give norm_m3_per_person_year or norm_kg_per_person_day, not both"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("norm_high")
+    @classmethod
+    def _range_order(cls, value: float | None, info: Any) -> float | None:
+        data = info.data
+        base = data.get("norm_kg_per_person_day") or data.get("norm_m3_per_person_year")
+        low = data.get("norm_low")
+        if base is not None:
+            if low is not None and low > base:
+                msg = f"norm_low ({low}) is above the norm ({base})"
+                raise ValueError(msg)
+            if value is not None and value < base:
+                msg = f"norm_high ({value}) is below the norm ({base})"
+                raise ValueError(msg)
+        return value
+
+    @field_validator("norm_density_high_t_per_m3")
+    @classmethod
+    def _density_order(cls, value: float | None, info: Any) -> float | None:
+        base, low = (
+            info.data.get("norm_density_t_per_m3"),
+            info.data.get("norm_density_low_t_per_m3"),
+        )
+        if base is not None and (
+            (low is not None and low > base) or (value is not None and value < base)
+        ):
+            msg = "norm density range must satisfy low <= norm_density_t_per_m3 <= high"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("stream_shares")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(v < 0 for v in value.values()):
+            msg = "stream shares must be non-negative"
+            raise ValueError(msg)
+        total = sum(value.values())
+        if value and not math.isclose(total, 1.0, abs_tol=0.02):
+            msg = f"stream shares sum to {total:.3f}, not 1"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("stream_coverage")
+    @classmethod
+    def _coverage(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(not 0 < v <= 1 for v in value.values()):
+            msg = "stream coverage is a share of sites, above 0 and at most 1"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("district_norms")
+    @classmethod
+    def _district_norms(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(v <= 0 for v in value.values()):
+            msg = "district norms must be positive"
+            raise ValueError(msg)
+        return value
+
+
+class DepotSpec(StrictRecord):
+    """A truck depot (garage): where shifts start and end."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class FacilitySpec(StrictRecord):
+    """An existing or candidate landfill, sorting or transfer station, or plant."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    type: FacilityType
+    state: FacilityState
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    capacity_t_per_day: float = Field(gt=0)
+    accepts: tuple[str, ...] = Field(min_length=1)
+    fixed_cost_kzt_per_year: float = Field(default=0.0, ge=0)
+    capex_kzt: float = Field(default=0.0, ge=0)
+    opex_kzt_per_year: float = Field(default=0.0, ge=0)
+    gate_fee_kzt_per_t: float = Field(default=0.0, ge=0)
+    recovery_rate: float = Field(default=0.0, ge=0, le=1)
+    opening_hours: str = "00:00-24:00"
+    unload_min: float = Field(default=15.0, ge=0)
+    must_stay_open: bool = False
+    source: str = ""
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_window(value)
+        return value
+
+
+class VehicleTypeSpec(StrictRecord):
+    """A kind of truck and how many of them there are."""
+
+    id: str = Field(min_length=1)
+    count: int = Field(ge=1)
+    depot: str
+    capacity_t: float = Field(gt=0)
+    capacity_m3: float = Field(gt=0)
+    compaction_ratio: float = Field(default=1.0, ge=1, le=10)
+    cost_per_km_kzt: float = Field(default=0.0, ge=0)
+    cost_per_hour_kzt: float = Field(default=0.0, ge=0)
+    cost_per_day_kzt: float = Field(default=0.0, ge=0)
+    shift_start: str = "07:00"
+    shift_min: float = Field(default=480.0, gt=0, le=24 * 60)
+    break_min: float = Field(default=0.0, ge=0)
+    break_window: str | None = None
+    speed_factor: float = Field(default=1.0, gt=0, le=2)
+    fuel_l_per_km: float = Field(default=0.6, ge=0)
+    streams: tuple[str, ...] | None = None
+    source: str = ""
+
+    @field_validator("shift_start")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value
+
+    @field_validator("break_window")
+    @classmethod
+    def _break(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_window(value)
+        return value
+
+
+class SolverSpec(StrictRecord):
+    """Solver options; the command line overrides them."""
+
+    time_limit_s: float = Field(default=20.0, gt=0)
+    seed: int = 0
+    location_model: Literal["cflp", "p-median"] = "cflp"
+    p: int | None = Field(default=None, ge=1)
+    transport_cost_kzt_per_t_km: float = Field(default=60.0, ge=0)
+    stop_service_min: float = Field(default=4.0, ge=0)
+    # Added per container emptied at a stop (a side-loader lifts one in about 45 s).
+    service_min_per_container: float = Field(default=0.0, ge=0)
+    # The season of the day the routes are planned for. Warm is the peak: every
+    # mixed-waste container is emptied daily. Sites are always sized on the annual average.
+    plan_season: Literal["warm", "cold", "annual"] = "warm"
+    # False: a stop the fleet cannot serve makes the plan infeasible (exit 2).
+    # True: such stops are left out and listed with the reason.
+    allow_unserved: bool = False
+    # Days with more stops than this are split into areas routed in parallel.
+    max_stops_per_part: int = Field(default=150, ge=20, le=5000)
+
+
+class SitingSpec(StrictRecord):
+    """Sanitary protection zones: candidates this close to housing or water are excluded.
+
+    Distances default to ../shared/DOMAIN.md §6 (landfill 1,000 m; sorting plant
+    500 m up to 40 kt/yr, 1,000 m above; transfer 300 m), labelled as assumptions
+    there because the Kazakh annex tables were not retrieved.
+    """
+
+    landfill_m: float = Field(default=1000.0, ge=0)
+    sorting_small_m: float = Field(default=500.0, ge=0)
+    sorting_large_m: float = Field(default=1000.0, ge=0)
+    sorting_threshold_t_per_year: float = Field(default=40_000.0, gt=0)
+    transfer_m: float = Field(default=300.0, ge=0)
+    composting_m: float = Field(default=500.0, ge=0)
+    treatment_m: float = Field(default=1000.0, ge=0)
+    water_factor: float = Field(default=1.0, ge=0)
+
+
+class EconomicsSpec(StrictRecord):
+    """Appraisal assumptions for investors: horizon, discount rate, demand growth."""
+
+    horizon_years: int = Field(default=20, ge=1, le=100)
+    discount_rate: float = Field(default=0.08, ge=0, le=1)
+    demand_growth: float = Field(default=0.02, ge=-0.5, le=1)
+    robustness_samples: int = Field(default=50, ge=0, le=10_000)
+
+
+class PointRecord(StrictRecord):
+    """One collection point (container site) and one stream collected there."""
+
+    id: str = Field(min_length=1)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    stream: str
+    tonnes_per_day: float | None = Field(default=None, ge=0)
+    containers: int | None = Field(default=None, ge=0)
+    container_m3: float | None = Field(default=None, gt=0)
+    fill_level: float | None = Field(default=None, gt=0, le=1)
+    district: str = ""
+    service_min: float | None = Field(default=None, ge=0)
+    time_window: str | None = None
+
+    @field_validator("time_window")
+    @classmethod
+    def _tw(cls, value: str | None) -> str | None:
+        if value:
+            parse_window(value)
+        return value or None
+
+
+class District(StrictRecord):
+    """A district with its population; polygon rings as [[lon, lat], ...]."""
+
+    name: str = Field(min_length=1)
+    population: float = Field(ge=0)
+    rings: tuple[tuple[tuple[float, float], ...], ...] = ()
+    centroid: tuple[float, float] | None = None
+
+
+class Scenario(StrictRecord):
+    """A validated scenario: the single immutable input of the pipeline."""
+
+    scenario: ScenarioMeta
+    network: NetworkSpec
+    streams: tuple[StreamSpec, ...] = Field(min_length=1)
+    generation: GenerationSpec | None = None
+    depots: tuple[DepotSpec, ...] = Field(min_length=1)
+    facilities: tuple[FacilitySpec, ...] = Field(min_length=1)
+    fleet: tuple[VehicleTypeSpec, ...] = Field(min_length=1)
+    solver: SolverSpec = SolverSpec()
+    siting: SitingSpec = SitingSpec()
+    economics: EconomicsSpec = EconomicsSpec()
+    points: tuple[PointRecord, ...] = ()
+    districts: tuple[District, ...] = ()
+    residential: tuple[District, ...] = ()
+    water: tuple[District, ...] = ()
+    base_dir: str = "."
+    source_file: str = "<memory>"
+    files: dict[str, str] = Field(default_factory=dict)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the scenario file, made absolute relative to its folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+    def stream(self, stream_id: str) -> StreamSpec:
+        """The stream with this id."""
+        for stream in self.streams:
+            if stream.id == stream_id:
+                return stream
+        msg = f"unknown stream {stream_id}"
+        raise KeyError(msg)
