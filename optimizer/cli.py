@@ -89,6 +89,13 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("scenario", help="scenario .toml file")
         _add_out(p)
         _add_solver_options(p)
+        if name == "routes":
+            p.add_argument(
+                "--sites",
+                default=None,
+                metavar="PLAN_DIR",
+                help="unload at the facilities opened in this earlier plan (default: existing ones)",
+            )
         p.add_argument(
             "--network",
             default=None,
@@ -164,6 +171,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
         Path(args.scenario), Path(args.out), stage=stage, force=args.force,
         time_limit_s=args.time_limit, seed=args.seed,
         network_override=Path(args.network) if args.network else None,
+        sites_from=Path(args.sites) if getattr(args, "sites", None) else None,
     )  # fmt: skip
     print(f"{stage.capitalize()} written to {out}/")
     if (out / "map.html").exists():

@@ -7,6 +7,7 @@ replaced only when asked.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -42,8 +43,13 @@ def build_plan(
     network_override: Path | None = None,
     time_limit_s: float | None = None,
     seed: int | None = None,
+    open_sites: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the pipeline (or one stage of it) and return the plan dictionary."""
+    """Run the pipeline (or one stage of it) and return the plan dictionary.
+
+    The routes stage alone unloads at ``open_sites`` (e.g. chosen by an earlier
+    ``optimizer sites`` run) or, without them, at the existing facilities.
+    """
     limit = time_limit_s if time_limit_s is not None else scenario.solver.time_limit_s
     seed = seed if seed is not None else scenario.solver.seed
     prep = prepare(scenario, network_override=network_override)
@@ -51,6 +57,8 @@ def build_plan(
     if stage in ("plan", "sites"):
         sites = solve_sites(prep, time_limit_s=max(1.0, limit / 4), seed=seed)
         open_ids = set(sites.decision.open_ids)
+    elif open_sites is not None:
+        open_ids = set(open_sites)
     else:
         open_ids = {f.id for f in scenario.facilities if f.state == "existing"}
     route_problem = route_plan = node_loc = None
@@ -67,7 +75,33 @@ def build_plan(
         node_loc=node_loc,
         time_limit_s=limit,
         seed=seed,
+        open_ids=open_ids,
     )
+
+
+def read_open_sites(plan_dir: Path, scenario: Scenario) -> set[str]:
+    """The facilities open in an earlier plan folder, checked against the scenario."""
+    path = plan_dir / "plan.json" if plan_dir.is_dir() else plan_dir
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+        open_ids = {str(f["id"]) for f in plan["facilities"] if f.get("open")}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError.one(
+            str(path),
+            "",
+            f"not a readable plan ({exc})",
+            "pass a folder written by 'optimizer sites'",
+        ) from exc
+    known = {f.id for f in scenario.facilities}
+    unknown = sorted(open_ids - known)
+    if unknown:
+        raise InputError.one(
+            str(path),
+            "facilities",
+            f"open facilities not in the scenario: {', '.join(unknown)}",
+            "use a plan made from the same scenario",
+        )
+    return open_ids
 
 
 def check_output_folder(out: Path, *, force: bool) -> None:
@@ -119,16 +153,19 @@ def run_and_write(
     network_override: Path | None = None,
     time_limit_s: float | None = None,
     seed: int | None = None,
+    sites_from: Path | None = None,
 ) -> Path:
     """Load a scenario, run the pipeline, write the plan folder atomically."""
     check_output_folder(out, force=force)
     scenario = load_scenario(scenario_path)
+    open_sites = read_open_sites(sites_from, scenario) if sites_from is not None else None
     plan = build_plan(
         scenario,
         stage=stage,
         network_override=network_override,
         time_limit_s=time_limit_s,
         seed=seed,
+        open_sites=open_sites,
     )
     return write_plan_folder(plan, out, force=force)
 

@@ -253,3 +253,33 @@ def test_sites_stage_alone_has_no_fleet_figures(tmp_path: Path) -> None:
     assert all(f["used_t_per_day"] <= f["capacity_t_per_day"] + 1e-6 for f in plan["facilities"])
     assert kpis["capex_kzt"] >= 0 and kpis["npv_kzt"] > 0
     assert 0 <= kpis["robustness"] <= 1
+
+
+def test_routes_stage_uses_sites_of_an_earlier_plan(tmp_path: Path) -> None:
+    scenario = str(demo_scenario_path())
+    sites = tmp_path / "sites"
+    assert main(["sites", scenario, "--out", str(sites), "--time-limit", "4"]) == 0
+    chosen = {
+        f["id"] for f in json.loads((sites / "plan.json").read_text())["facilities"] if f["open"]
+    }
+    routes = tmp_path / "routes"
+    assert (
+        main(["routes", scenario, "--sites", str(sites), "--out", str(routes), "--time-limit", "3"])
+        == 0
+    )
+    plan = json.loads((routes / "plan.json").read_text())
+    assert {f["id"] for f in plan["facilities"] if f["open"]} == chosen
+    unloads = {s["ref_id"] for r in plan["routes"] for s in r["stops"] if s["kind"] == "unload"}
+    assert unloads and unloads <= chosen
+
+
+def test_routes_stage_rejects_a_foreign_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "plan.json").write_text('{"facilities": [{"id": "nowhere", "open": true}]}')
+    out = tmp_path / "routes"
+    code = main(["routes", str(demo_scenario_path()), "--sites", str(other), "--out", str(out)])
+    assert code == 1
+    assert "nowhere" in capsys.readouterr().err and not out.exists()

@@ -172,13 +172,14 @@ def assemble_plan(
     node_loc: list[str] | None,
     time_limit_s: float,
     seed: int,
+    open_ids: set[str] | None = None,
 ) -> dict[str, Any]:
     """Everything the map and the report need, as the plan.json dictionary."""
     sc = prep.scenario
     decision = sites.decision if sites is not None else None
     if decision is not None:
         open_ids = set(decision.open_ids)
-    else:
+    elif open_ids is None:
         open_ids = {f.id for f in sc.facilities if f.state == "existing"}
     facilities = _facility_records(
         prep, decision, sites.problem if sites else None, open_ids, sites.excluded if sites else {}
