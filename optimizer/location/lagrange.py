@@ -237,9 +237,26 @@ def kernel_sites(problem: FacilityProblem, lag: LagrangeResult, size: int) -> Bo
     return sel
 
 
+@dataclass(frozen=True)
+class PMedianLagrange:
+    """Best bound, best plan and the multipliers that gave the bound."""
+
+    bound: float
+    upper: float
+    open_mask: BoolArray
+    lam: FloatArray
+    iterations: int
+
+
 def lagrangian_pmedian(
-    problem: FacilityProblem, *, time_limit_s: float = 20.0, max_iter: int = 5000
-) -> tuple[float, float, BoolArray]:
+    problem: FacilityProblem,
+    *,
+    time_limit_s: float = 20.0,
+    max_iter: int = 5000,
+    target_gap: float = 1e-6,
+    w: FloatArray | None = None,
+    stall_limit: int = 40,
+) -> PMedianLagrange:
     r"""Lagrangian bound and locate-allocate heuristic for the p-median.
 
     Relaxing :math:`\sum_j x_{ij} = 1`:
@@ -247,13 +264,15 @@ def lagrangian_pmedian(
     :math:`v_j = \sum_i \min(0, d_i c_{ij} - \lambda_i)`, solved by taking the *p*
     smallest :math:`v_j` (must-open sites forced in). Every chosen set is priced
     exactly and improved by locate-allocate (move each median to the best site of
-    its cluster). Returns ``(lower_bound, upper_bound, open_mask)``.
+    its cluster) and the fast interchange of
+    :mod:`optimizer.location.interchange`. Stops when the gap is below
+    ``target_gap`` or the time is up.
     """
+    from optimizer.location.interchange import fast_interchange, weighted_costs
+
     t0 = time.perf_counter()
     p = int(problem.p or 1)
-    d = problem.demand
-    allowed = problem.allowed()
-    big = np.where(allowed, d[:, None] * np.where(allowed, problem.cost, 0.0), 1e18)
+    big = weighted_costs(problem) if w is None else w
     must, may = problem.must_open, problem.may_open
     n_must = int(must.sum())
 
@@ -295,58 +314,38 @@ def lagrangian_pmedian(
             s, cost, lab = new, c2, lab2
         return cost, s
 
-    def swap(s: BoolArray, cost: float) -> tuple[float, BoolArray]:
-        """Steepest-descent swaps (one site out, one in), fast-interchange style."""
-        ar = np.arange(problem.n)
-        for _ in range(200):
-            if time.perf_counter() - t0 > time_limit_s:
-                break
-            cols = np.flatnonzero(s)
-            sub = big[:, cols]
-            o = np.argsort(sub, axis=1)[:, :2]
-            d1 = sub[ar, o[:, 0]]
-            d2 = sub[ar, o[:, 1]] if cols.size > 1 else np.full(problem.n, 1e18)
-            a = np.minimum(d1[:, None], big)  # cost after adding k
-            loss = np.minimum(d2[:, None], big) - a  # extra if nearest j removed
-            onehot = np.zeros((problem.n, cols.size))
-            onehot[ar, o[:, 0]] = 1.0
-            delta = a.sum(axis=0)[None, :] + onehot.T @ loss - cost
-            delta[:, s | ~may] = np.inf
-            delta[must[cols], :] = np.inf
-            jj, kk = np.unravel_index(int(np.argmin(delta)), delta.shape)
-            if not delta[jj, kk] < -1e-9 * max(1.0, abs(cost)):
-                break
-            s = s.copy()
-            s[cols[jj]], s[kk] = False, True
-            cost, _ = price(s)
-        return cost, s
-
-    def swap_from(pair: tuple[float, BoolArray]) -> tuple[float, BoolArray]:
-        return swap(pair[1], pair[0])
+    def swap(s: BoolArray) -> tuple[float, BoolArray]:
+        left = max(0.0, time_limit_s - (time.perf_counter() - t0))
+        cost, s2, _ = fast_interchange(
+            big, s, may_open=may, must_open=must, time_limit_s=left, max_iter=200
+        )
+        return cost, s2
 
     lam = np.min(big, axis=1)
     best_lb, best_ub = -np.inf, np.inf
+    best_lam = lam.copy()
     best_s = choose(np.zeros(problem.m))
     theta, stall = 2.0, 0
     seen: set[bytes] = set()
+    it = 0
     for it in range(1, max_iter + 1):
         r = np.minimum(big - lam[:, None], 0.0)
         v = r.sum(axis=0)
         s = choose(v)
         lb = float(lam.sum() + v[s].sum())
         if lb > best_lb + 1e-12 * abs(lb):
-            best_lb, stall = lb, 0
+            best_lb, best_lam, stall = lb, lam.copy(), 0
         else:
             stall += 1
-            if stall >= 40:
+            if stall >= stall_limit:
                 theta, stall = theta / 2, 0
         key = s.tobytes()
         if key not in seen and (it <= 3 or it % 50 == 0):
             seen.add(key)
-            ub, s2 = swap_from(improve(s))
+            ub, s2 = swap(improve(s)[1])
             if ub < best_ub:
                 best_ub, best_s = ub, s2
-        if best_ub - best_lb <= 1e-6 * abs(best_ub) or theta < 1e-7:
+        if best_ub - best_lb <= target_gap * abs(best_ub) or theta < 1e-7:
             break
         if time.perf_counter() - t0 > time_limit_s:
             break
@@ -362,4 +361,42 @@ def lagrangian_pmedian(
         best_ub,
         time.perf_counter() - t0,
     )
-    return best_lb, best_ub, best_s
+    return PMedianLagrange(best_lb, best_ub, best_s, best_lam, it)
+
+
+def pmedian_fixing(
+    problem: FacilityProblem, w: FloatArray, lam: FloatArray, upper: float
+) -> tuple[BoolArray, BoolArray, float]:
+    """Reduced-cost fixing at multipliers ``lam`` against the upper bound ``upper``.
+
+    Forcing site *j* open (closed) changes the Lagrangian problem to the *p*
+    smallest :math:`v` with *j* in (out); if that bound exceeds ``upper`` no plan
+    better than ``upper`` opens (closes) *j*. Returns ``(fixed_closed, fixed_open,
+    floor)``, where ``floor`` is the smallest of those bounds (``inf`` when nothing
+    is fixed): every plan that breaks a fixing costs at least ``floor``.
+    """
+    p = int(problem.p or 1)
+    must, may = problem.must_open, problem.may_open
+    v = np.minimum(w - lam[:, None], 0.0).sum(axis=0)
+    base = float(lam.sum())
+    free = np.flatnonzero(may & ~must)
+    k = p - int(must.sum())
+    closed = np.zeros(problem.m, bool)
+    opened = np.zeros(problem.m, bool)
+    if k <= 0 or free.size <= k:
+        return closed, opened, np.inf
+    order = free[np.argsort(v[free], kind="stable")]
+    inside, outside = order[:k], order[k:]
+    lb = base + float(v[must].sum() + v[inside].sum())
+    worst_in = float(v[inside[-1]])
+    best_out = float(v[outside[0]])
+    lim = upper + 1e-9 * max(1.0, abs(upper))
+    lb_open = lb - worst_in + v[outside]
+    lb_close = lb - v[inside] + best_out
+    closed[outside[lb_open > lim]] = True
+    opened[inside[lb_close > lim]] = True
+    floor = min(
+        float(lb_open[lb_open > lim].min(initial=np.inf)),
+        float(lb_close[lb_close > lim].min(initial=np.inf)),
+    )
+    return closed, opened, floor
