@@ -17,15 +17,25 @@ SOLVER_COLUMNS = (
 MATRIX_COLUMNS = ("network", "nodes", "edges", "points", "method", "seconds")
 
 
-def write_rows(rows: Sequence[Mapping[str, Any]], out: Path, leading: Sequence[str]) -> None:
-    """Write result rows as CSV, contract columns first, atomically."""
+def write_rows(
+    rows: Sequence[Mapping[str, Any]],
+    out: str | Path,
+    leading: Sequence[str],
+    *,
+    extras: bool = True,
+) -> None:
+    """Write result rows as CSV, atomically: ``leading`` columns first, then (with
+    ``extras``) every other key the rows carry."""
+    out = Path(out)
     extra: list[str] = []
-    for row in rows:
+    for row in rows if extras else ():
         extra += [k for k in row if k not in leading and k not in extra]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*leading, *extra], restval="")
+        writer = csv.DictWriter(
+            handle, fieldnames=[*leading, *extra], restval="", extrasaction="ignore"
+        )
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(out)

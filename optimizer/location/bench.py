@@ -108,12 +108,10 @@ def run_cflp_benchmark(
 
 
 def write_rows(rows: list[dict[str, Any]], out: str | Path) -> None:
-    """Write benchmark rows as CSV with the standard columns first."""
-    with Path(out).open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(FIELDS))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: r[k] for k in FIELDS})
+    """Write CFLP benchmark rows as CSV with exactly :data:`FIELDS`."""
+    from optimizer.benchrun import write_rows as write_csv
+
+    write_csv(rows, out, FIELDS, extras=False)
 
 
 def random_pmedian(
@@ -230,12 +228,10 @@ def run_pmedian_network_benchmark(
 
 
 def write_pmedian_rows(rows: list[dict[str, Any]], out: str | Path) -> None:
-    """Write p-median benchmark rows with :data:`PMEDIAN_FIELDS`."""
-    with Path(out).open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(PMEDIAN_FIELDS))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: r[k] for k in PMEDIAN_FIELDS})
+    """Write p-median benchmark rows with exactly :data:`PMEDIAN_FIELDS`."""
+    from optimizer.benchrun import write_rows as write_csv
+
+    write_csv(rows, out, PMEDIAN_FIELDS, extras=False)
 
 
 ASTANA_STREETS = Path(__file__).resolve().parents[2].parent / (

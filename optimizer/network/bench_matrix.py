@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import resource
@@ -19,22 +18,6 @@ from optimizer.network.snap import SnappedPoints, snap_points
 from optimizer.network.sources import demo_network, load_network
 
 log = logging.getLogger("optimizer")
-FIELDS = (
-    "network",
-    "nodes",
-    "edges",
-    "points",
-    "method",
-    "seconds",
-    "cpu_seconds",
-    "extrapolated",
-    "ratio_vs_networkx",
-    "workers",
-    "compact_nodes",
-    "preprocess_seconds",
-    "peak_rss_mb",
-    "load_avg_1min",
-)
 
 
 def _cpu_seconds() -> float:
@@ -157,15 +140,3 @@ def run_matrix_benchmark(
         "matrix benchmark %s, %d points: ours %.2f s, networkx %.1f s", name, points, ours, base
     )
     return rows
-
-
-def write_rows(rows: list[dict[str, Any]], path: str | Path, *, append: bool = False) -> None:
-    """Write benchmark rows as CSV (header once)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    new = not (append and target.exists())
-    with target.open("a" if append else "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)

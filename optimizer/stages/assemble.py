@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from optimizer.location.economics import FACTORS
 from optimizer.stages.prepare import Prepared
 from optimizer.stages.sites import SitePlan
 
@@ -17,8 +18,8 @@ ROUTE_KPIS = (
     "cost_kzt", "vehicles_used", "stops_served", "unserved_stops", "unload_trips",
 )  # fmt: skip
 
-#: Diesel combustion, DEFRA 2024 (../shared/DOMAIN.md §10): kg CO2e per litre.
-CO2E_KG_PER_L_DIESEL = 2.66
+#: Diesel combustion, kg CO2e per litre: the same sourced factor the site economics use.
+DIESEL = FACTORS["diesel_co2e_kg_per_l"]
 
 
 def _round(x: float, nd: int = 3) -> float:
@@ -228,7 +229,7 @@ def assemble_plan(
         "tonnes_generated_per_day": _round(generated, 2),
         "tonne_km": _round(totals.get("tonne_km", 0.0), 1),
         "fuel_l": _round(totals.get("fuel_l", 0.0), 1),
-        "co2e_t": _round(totals.get("fuel_l", 0.0) * CO2E_KG_PER_L_DIESEL / 1000.0, 3),
+        "co2e_t": _round(totals.get("fuel_l", 0.0) * DIESEL.value / 1000.0, 3),
         "cost_kzt": _round(totals.get("cost_kzt", 0.0), 0),
         "vehicles_used": len(routes),
         "vehicles_available": sum(vt.count for vt in sc.fleet),
@@ -249,7 +250,7 @@ def assemble_plan(
     streets = prep.network.street_polylines()
     stats = dict(prep.network.stats)
     assumptions = [
-        f"CO2e from diesel at {CO2E_KG_PER_L_DIESEL} kg/L (DEFRA 2024, ../shared/DOMAIN.md §10).",
+        f"CO2e from diesel at {DIESEL.value} {DIESEL.unit} ({DIESEL.source}).",
         f"Transport cost in the site model: {sc.solver.transport_cost_kzt_per_t_km} KZT per tonne-km.",
         f"Routes are planned for one {sc.solver.plan_season}-season day on which every stop is collected once; "
         "its load is the waste accumulated since the last visit (tonnes per day × 7 / visits per week). "

@@ -12,7 +12,7 @@ import numpy as np
 from optimizer.errors import InfeasibleError, VerificationError
 from optimizer.scenario import parse_hhmm, parse_window
 from optimizer.stages.prepare import Prepared
-from optimizer.stages.sites import _allowed
+from optimizer.stages.sites import stream_allowed
 from optimizer.stages.split import DROP_PENALTY
 
 
@@ -87,7 +87,7 @@ def routing_problem(
     for j, fac in enumerate(sc.facilities):
         if fac.id not in open_facility_ids:
             continue
-        accepted = frozenset(s.id for s in sc.streams if _allowed(sc, s.id, j))
+        accepted = frozenset(s.id for s in sc.streams if stream_allowed(sc, s.id, j))
         if not accepted:
             continue
         facility_streams[len(node_ids)] = accepted

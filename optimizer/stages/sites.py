@@ -31,7 +31,8 @@ class SitePlan:
     warnings: list[str] = field(default_factory=list)
 
 
-def _allowed(scenario: Scenario, stream_id: str, fac_index: int) -> bool:
+def stream_allowed(scenario: Scenario, stream_id: str, fac_index: int) -> bool:
+    """Whether facility ``fac_index`` is licensed for the stream (both lists agree)."""
     fac = scenario.facilities[fac_index]
     stream = scenario.stream(stream_id)
     return stream_id in fac.accepts and fac.type in stream.accepted_by
@@ -131,6 +132,15 @@ def _inverse_projection(lon0: float, lat0: float) -> Any:
     return back
 
 
+def point_facility_km(prep: Prepared) -> np.ndarray:
+    """Road km from every point-stream row of the demand to every facility."""
+    sc = prep.scenario
+    fac_idx = [prep.location_index[f"fac:{f.id}"] for f in sc.facilities]
+    pt_idx = [prep.location_index[f"pt:{p}"] for p in prep.demand["point_id"]]
+    km: np.ndarray = prep.matrix.distance_m[np.ix_(pt_idx, fac_idx)] / 1000.0
+    return km
+
+
 def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> Any:
     """The location model of a scenario: point-stream rows × facilities, cost per day.
 
@@ -142,15 +152,15 @@ def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
 
     sc = prep.scenario
     rate = sc.solver.transport_cost_kzt_per_t_km
-    fac_idx = [prep.location_index[f"fac:{f.id}"] for f in sc.facilities]
-    pt_idx = [prep.location_index[f"pt:{p}"] for p in prep.demand["point_id"]]
-    dist_km = prep.matrix.distance_m[np.ix_(pt_idx, fac_idx)] / 1000.0
     gate = np.array([f.gate_fee_kzt_per_t for f in sc.facilities])
-    cost = dist_km * rate + gate[None, :]
-    for i, stream in enumerate(prep.demand["stream"]):
-        for j in range(len(sc.facilities)):
-            if not _allowed(sc, str(stream), j):
-                cost[i, j] = np.inf
+    cost = point_facility_km(prep) * rate + gate[None, :]
+    # Each stream only to facilities licensed for it.
+    allowed = {
+        st.id: np.array([stream_allowed(sc, st.id, j) for j in range(len(sc.facilities))])
+        for st in sc.streams
+    }
+    rows_allowed = np.array([allowed[str(s)] for s in prep.demand["stream"]])
+    cost[~rows_allowed] = np.inf
     return FacilityProblem(
         client_ids=tuple(
             f"{p}|{s}" for p, s in zip(prep.demand["point_id"], prep.demand["stream"], strict=True)
@@ -172,9 +182,6 @@ def _economics(prep: Prepared, problem: Any, decision: Any) -> tuple[dict[str, A
     from optimizer.location import EconomicInputs, evaluate_plan
 
     sc = prep.scenario
-    fac_idx = [prep.location_index[f"fac:{f.id}"] for f in sc.facilities]
-    pt_idx = [prep.location_index[f"pt:{p}"] for p in prep.demand["point_id"]]
-    distance_km = prep.matrix.distance_m[np.ix_(pt_idx, fac_idx)] / 1000.0
     by_id = {f.id: f for f in sc.facilities}
     recycled = 0.0
     landfilled = 0.0
@@ -193,7 +200,7 @@ def _economics(prep: Prepared, problem: Any, decision: Any) -> tuple[dict[str, A
     econ = evaluate_plan(
         problem,
         decision,
-        distance_km=distance_km,
+        distance_km=point_facility_km(prep),
         capex_kzt=np.array([f.capex_kzt for f in sc.facilities]),
         opex_kzt_per_year=np.array([f.opex_kzt_per_year for f in sc.facilities]),
         landfilled_t_per_year=landfilled * DAYS_PER_YEAR,

@@ -10,6 +10,7 @@ part cannot serve are retried with the trucks left over before being reported.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import multiprocessing as mp
@@ -118,7 +119,7 @@ def _subproblem(
         stream=tuple(problem.stream[i] for i in keep),
         facility_streams={where[f]: s for f, s in problem.facility_streams.items()},
         vehicles=tuple(
-            _replace_vehicle(v, start=where[v.start], end=where[v.end]) for v in vehicles
+            dataclasses.replace(v, start=where[v.start], end=where[v.end]) for v in vehicles
         ),
         drop_penalty=problem.drop_penalty or DROP_PENALTY,
         allowed_vehicles=allowed,
@@ -126,12 +127,6 @@ def _subproblem(
         name=f"{problem.name}:{label}",
     )
     return Part(sub, tuple(keep), label)
-
-
-def _replace_vehicle(vehicle: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(vehicle, **changes)
 
 
 def split_problem(
@@ -270,8 +265,8 @@ def solve_split(
         for s, reason in result.unserved:
             unserved[part.nodes[s]] = reason
     covered = {v.node for r in routes for v in r.visits if v.kind == "stop"}
-    served_anywhere = set(problem.stops) - set(unserved) - covered
-    for s in served_anywhere:  # a stop in no part: no truck may carry it
+    in_no_part = set(problem.stops) - set(unserved) - covered
+    for s in in_no_part:  # no truck of the fleet may carry its stream
         unserved[s] = "no truck of the fleet may collect this stream"
     retry = [s for s in unserved if any(problem.vehicle_may_serve(v, s) for v in spare)]
     if retry and spare:
