@@ -94,12 +94,6 @@ def prepare(
         time.perf_counter() - t0,
     )
     demand = estimate_demand(scenario, network=net, season="annual")
-    day = estimate_demand(scenario, network=net, season=scenario.solver.plan_season)
-    day = day.set_index(["point_id", "stream"]).reindex(
-        pd.MultiIndex.from_frame(demand[["point_id", "stream"]])
-    )
-    if day["tonnes_per_day"].isna().any():  # pragma: no cover - same seed, same points
-        raise RuntimeError("seasonal demand does not cover the annual collection points")
     if demand.empty:
         raise InputError.one(
             scenario.source_file,
@@ -107,6 +101,12 @@ def prepare(
             "no waste to collect",
             "add points or districts",
         )
+    day = estimate_demand(scenario, network=net, season=scenario.solver.plan_season)
+    day = day.set_index(["point_id", "stream"]).reindex(
+        pd.MultiIndex.from_frame(demand[["point_id", "stream"]])
+    )
+    if day["tonnes_per_day"].isna().any():  # pragma: no cover - same seed, same points
+        raise RuntimeError("seasonal demand does not cover the annual collection points")
     ids, lon, lat = _location_tables(scenario, demand)
     label = scenario.files.get("points", scenario.source_file)
     snapped = nw.snap_points(net, ids, lon, lat, max_snap_m=scenario.network.max_snap_m, file=label)
