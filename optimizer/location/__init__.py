@@ -11,6 +11,7 @@ from optimizer.location.economics import (
     FACTORS,
     EconomicInputs,
     PlanEconomics,
+    appraise,
     evaluate_plan,
     npv,
 )
@@ -29,6 +30,7 @@ from optimizer.location.tiers import (
     TwoTierProblem,
     check_two_tier,
     solve_two_tier,
+    two_tier_reliability,
 )
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "Tier",
     "TwoTierDecision",
     "TwoTierProblem",
+    "appraise",
     "capacity_reliability",
     "chance_constrained_plan",
     "check_sites",
@@ -54,4 +57,5 @@ __all__ = [
     "read_orlib_cap",
     "solve_facility",
     "solve_two_tier",
+    "two_tier_reliability",
 ]

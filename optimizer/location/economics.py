@@ -128,6 +128,55 @@ def tonne_km(problem: FacilityProblem, decision: SiteDecision, distance_km: Floa
     return total
 
 
+def appraise(
+    *,
+    capex_kzt: float,
+    opex_kzt_per_year: float,
+    transport_tkm_per_year: float,
+    transport_kzt_per_year: float,
+    landfilled_t_per_year: float,
+    recycled_t_per_year: float,
+    landfill_factor: str = "landfill_msw_co2e_t_per_t",
+    inputs: EconomicInputs | None = None,
+) -> PlanEconomics:
+    """NPV and CO2e of a site plan from its yearly totals (any model's flows)."""
+    inp = inputs or EconomicInputs()
+    f = inp.factors
+    co2_t = transport_tkm_per_year * f["truck_co2e_kg_per_tkm"].value / 1000.0
+    co2_lf = landfilled_t_per_year * f[landfill_factor].value
+    co2_av = recycled_t_per_year * f["recycling_avoided_co2e_t_per_t"].value
+    value = npv(
+        capex_kzt,
+        opex_kzt_per_year,
+        transport_kzt_per_year,
+        years=inp.horizon_years,
+        rate=inp.discount_rate,
+        growth=inp.demand_growth,
+    )
+    notes = tuple(
+        f"{k} = {v.value:g} {v.unit} — {v.source}"
+        for k, v in f.items()
+        if k in ("truck_co2e_kg_per_tkm", landfill_factor, "recycling_avoided_co2e_t_per_t")
+    )
+    notes += (
+        f"discount rate {inp.discount_rate:.1%}, demand growth {inp.demand_growth:.1%}"
+        f"/yr, horizon {inp.horizon_years} yr, transport {inp.transport_kzt_per_tkm:g}"
+        " KZT/t-km [scenario assumptions]",
+    )
+    return PlanEconomics(
+        capex_kzt=capex_kzt,
+        opex_kzt_per_year=opex_kzt_per_year,
+        transport_tkm_per_year=transport_tkm_per_year,
+        transport_kzt_per_year=transport_kzt_per_year,
+        npv_kzt=value,
+        co2e_transport_t_per_year=co2_t,
+        co2e_landfill_t_per_year=co2_lf,
+        co2e_avoided_t_per_year=co2_av,
+        co2e_net_t_per_year=co2_t + co2_lf - co2_av,
+        assumptions=notes,
+    )
+
+
 def evaluate_plan(
     problem: FacilityProblem,
     decision: SiteDecision,
@@ -147,46 +196,19 @@ def evaluate_plan(
     tonnes per day when ``demand_per_day`` (scaled by ``days_per_year``).
     """
     inp = inputs or EconomicInputs()
-    f = inp.factors
     fidx = {fid: j for j, fid in enumerate(problem.facility_ids)}
     open_j = [fidx[o] for o in decision.open_ids]
-    capex = float(np.sum(np.asarray(capex_kzt)[open_j]))
-    opex = float(np.sum(np.asarray(opex_kzt_per_year)[open_j]))
     scale = inp.days_per_year if demand_per_day else 1.0
     tkm = tonne_km(problem, decision, distance_km) * scale
-    tcost = tkm * inp.transport_kzt_per_tkm
-    co2_t = tkm * f["truck_co2e_kg_per_tkm"].value / 1000.0
-    co2_lf = landfilled_t_per_year * f[landfill_factor].value
-    co2_av = recycled_t_per_year * f["recycling_avoided_co2e_t_per_t"].value
-    value = npv(
-        capex,
-        opex,
-        tcost,
-        years=inp.horizon_years,
-        rate=inp.discount_rate,
-        growth=inp.demand_growth,
-    )
-    notes = tuple(
-        f"{k} = {v.value:g} {v.unit} — {v.source}"
-        for k, v in f.items()
-        if k in ("truck_co2e_kg_per_tkm", landfill_factor, "recycling_avoided_co2e_t_per_t")
-    )
-    notes += (
-        f"discount rate {inp.discount_rate:.1%}, demand growth {inp.demand_growth:.1%}"
-        f"/yr, horizon {inp.horizon_years} yr, transport {inp.transport_kzt_per_tkm:g}"
-        " KZT/t-km [scenario assumptions]",
-    )
-    return PlanEconomics(
-        capex_kzt=capex,
-        opex_kzt_per_year=opex,
+    return appraise(
+        capex_kzt=float(np.sum(np.asarray(capex_kzt)[open_j])),
+        opex_kzt_per_year=float(np.sum(np.asarray(opex_kzt_per_year)[open_j])),
         transport_tkm_per_year=tkm,
-        transport_kzt_per_year=tcost,
-        npv_kzt=value,
-        co2e_transport_t_per_year=co2_t,
-        co2e_landfill_t_per_year=co2_lf,
-        co2e_avoided_t_per_year=co2_av,
-        co2e_net_t_per_year=co2_t + co2_lf - co2_av,
-        assumptions=notes,
+        transport_kzt_per_year=tkm * inp.transport_kzt_per_tkm,
+        landfilled_t_per_year=landfilled_t_per_year,
+        recycled_t_per_year=recycled_t_per_year,
+        landfill_factor=landfill_factor,
+        inputs=inp,
     )
 
 

@@ -221,6 +221,22 @@ def solve_two_tier(
             f"stream {P.streams[k]!r} at point {P.point_ids[i]} has no licensed "
             f"facility it can reach ({len(miss)} point-stream pairs in all)"
         )
+    total_supply = float(P.supply.sum())
+    if P.min_recycling_rate and total_supply > 0:
+        # Upper bound ignoring capacities: every tonne to its best licensed recovery.
+        best = np.zeros_like(P.supply)
+        if ai.size:
+            np.maximum.at(best, (ai, ak), rec[aj, ak])
+        if bi.size:
+            direct_rec = recycler[bl]
+            np.maximum.at(best, (bi[direct_rec], bk[direct_rec]), 1.0)
+        reach_rate = float((best * P.supply).sum()) / total_supply
+        if reach_rate < P.min_recycling_rate - 1e-9:
+            raise InfeasibleError(
+                f"minimum recycling rate {P.min_recycling_rate:.0%} is out of reach: sending "
+                f"every tonne to its best licensed site recovers at most {reach_rate:.1%}. "
+                "Lower the target, or add sorting/recycling sites or recovery"
+            )
     na, nb, nr = ai.size, bi.size, rj.size
     Y, Z, A = 0, m1, m1 + m2
     B, R = A + na, A + na + nb
@@ -425,6 +441,8 @@ def check_two_tier(problem: TwoTierProblem, d: TwoTierDecision) -> list[str]:
     for f in P.tier2.ids:
         if in2[f] > P.tier2.capacity[j2[f]] + tol:
             errs.append(f"tier-2 site {f} over capacity")
+        if f in d.open_tier2 and not P.tier2.may_open[j2[f]]:
+            errs.append(f"excluded site {f} is open")
     for tier, opened in ((P.tier1, d.open_tier1), (P.tier2, d.open_tier2)):
         for j, f in enumerate(tier.ids):
             if tier.must_open[j] and f not in opened:
@@ -433,3 +451,52 @@ def check_two_tier(problem: TwoTierProblem, d: TwoTierDecision) -> list[str]:
     if P.min_recycling_rate and recycled < P.min_recycling_rate * total - tol:
         errs.append(f"recycling rate {recycled / total:.3f} below {P.min_recycling_rate:.3f}")
     return errs
+
+
+def two_tier_reliability(
+    problem: TwoTierProblem, d: TwoTierDecision, supply_samples: FloatArray
+) -> tuple[float, float]:
+    """Share of supply samples (S, n, K) in which both tiers' capacities hold, and the
+    worst load / capacity ratio.
+
+    Each point-stream keeps the plan's split between sites (shares of its mean
+    supply) and each tier-1 site keeps its split of residue between landfills.
+    """
+    P = problem
+    S = np.asarray(supply_samples, dtype=float)
+    n, K = P.supply.shape
+    if S.ndim != 3 or S.shape[1:] != (n, K):
+        raise ValueError(f"supply samples must have shape (S, {n}, {K})")
+    pidx = {p: i for i, p in enumerate(P.point_ids)}
+    sidx = {s: k for k, s in enumerate(P.streams)}
+    j1 = {f: j for j, f in enumerate(P.tier1.ids)}
+    j2 = {f: j for j, f in enumerate(P.tier2.ids)}
+    m1, m2 = len(j1), len(j2)
+    mean = np.where(P.supply > 0, P.supply, 1.0)
+    share1 = np.zeros((n * K, m1))
+    share2 = np.zeros((n * K, m2))
+    keep = np.zeros((n * K, m1))  # residue share left at tier 1 per tonne delivered
+    rec = P.tier1.recovery if P.tier1.recovery is not None else np.zeros((m1, K))
+    for (p, f, s), t in d.to_tier1.items():
+        i, j, k = pidx[p], j1[f], sidx[s]
+        share1[i * K + k, j] += t / mean[i, k]
+        keep[i * K + k, j] += (1.0 - rec[j, k]) * t / mean[i, k]
+    for (p, f, s), t in d.to_tier2.items():
+        i, k = pidx[p], sidx[s]
+        share2[i * K + k, j2[f]] += t / mean[i, k]
+    out = np.zeros(m1)
+    split = np.zeros((m1, m2))
+    for (f, g), t in d.residue.items():
+        out[j1[f]] += t
+        split[j1[f], j2[g]] += t
+    split = np.divide(split, out[:, None], out=np.zeros_like(split), where=out[:, None] > 0)
+    flat = S.reshape(S.shape[0], n * K)
+    load1 = flat @ share1
+    load2 = flat @ share2 + (flat @ keep) @ split
+    cap1 = np.where(np.isfinite(P.tier1.capacity), P.tier1.capacity, np.inf)
+    cap2 = np.where(np.isfinite(P.tier2.capacity), P.tier2.capacity, np.inf)
+    ok = (load1 <= cap1 * (1 + 1e-9) + 1e-9).all(axis=1) & (load2 <= cap2 * (1 + 1e-9) + 1e-9).all(
+        axis=1
+    )
+    ratio = max(float(np.max(load1 / cap1, initial=0.0)), float(np.max(load2 / cap2, initial=0.0)))
+    return float(ok.mean()), ratio

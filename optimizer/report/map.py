@@ -237,6 +237,33 @@ def _add_unserved(m: folium.Map, plan: Mapping[str, Any]) -> None:
     fg.add_to(m)
 
 
+def _add_residue(m: folium.Map, plan: Mapping[str, Any]) -> None:
+    """Residue hauls between sites (two-tier plans): dashed lines labelled in t/day."""
+    flows = plan.get("residue_flows") or []
+    sites = {f["id"]: f for f in plan.get("facilities") or []}
+    if not flows:
+        return
+    fg = folium.FeatureGroup(name=f"Residue hauls to landfill ({len(flows)})", show=True)
+    for flow in flows:
+        a, b = sites.get(flow.get("from")), sites.get(flow.get("to"))
+        if not a or not b:
+            continue
+        tip = (
+            f"Residue {a.get('name') or a['id']} → {b.get('name') or b['id']}: "
+            f"{fmt_num(flow.get('t_per_day'), 1)} t/day, {fmt_num(flow.get('road_km'), 1)} km by road"
+        )
+        folium.PolyLine(
+            [[float(a["lat"]), float(a["lon"])], [float(b["lat"]), float(b["lon"])]],
+            color="#57534e",
+            weight=3,
+            opacity=0.85,
+            dash_array="10 6",
+            tooltip=esc(tip),
+            class_name="residue",
+        ).add_to(fg)
+    fg.add_to(m)
+
+
 def _add_sites(m: folium.Map, plan: Mapping[str, Any]) -> None:
     fg = folium.FeatureGroup(name="Depots and facilities", show=True)
     for dep in plan.get("depots") or []:
@@ -496,6 +523,7 @@ def build_map(
         weight = 3.0 if large else 4.0 + (3.5 * (len(routes) - 1 - i) if len(routes) <= 6 else 0)
         _add_route(m, plan, route, route_color(i), large, route_tol, weight, slots)
     _add_unserved(m, plan)
+    _add_residue(m, plan)
     _add_sites(m, plan)
 
     collapsed = len(routes) > 10

@@ -328,9 +328,14 @@ class SolverSpec(StrictRecord):
 
     time_limit_s: float = Field(default=20.0, gt=0)
     seed: int = 0
-    location_model: Literal["cflp", "p-median"] = "cflp"
+    # auto: the two-tier model when the scenario has a transfer, sorting or composting
+    # site and a landfill for its residue; otherwise single-tier CFLP.
+    location_model: Literal["auto", "two-tier", "cflp", "p-median"] = "auto"
     p: int | None = Field(default=None, ge=1)
     transport_cost_kzt_per_t_km: float = Field(default=60.0, ge=0)
+    # Two-tier model: hauling residue from a transfer or sorting station to a landfill
+    # (bulk trailers). None = the same rate as collection transport.
+    residue_haul_kzt_per_t_km: float | None = Field(default=None, ge=0)
     stop_service_min: float = Field(default=4.0, ge=0)
     # Added per container emptied at a stop (a side-loader lifts one in about 45 s).
     service_min_per_container: float = Field(default=0.0, ge=0)
@@ -360,6 +365,9 @@ class SitingSpec(StrictRecord):
     composting_m: float = Field(default=500.0, ge=0)
     treatment_m: float = Field(default=1000.0, ge=0)
     water_factor: float = Field(default=1.0, ge=0)
+    # Two-tier model: the share of all generated waste that must be recovered (e.g. 0.4
+    # for the national 40 % target). None = no constraint.
+    min_recycling_rate: float | None = Field(default=None, ge=0, le=1)
 
 
 class EconomicsSpec(StrictRecord):

@@ -79,6 +79,25 @@ def _facility_records(
     return records
 
 
+def _residue_records(prep: Prepared, sites: SitePlan | None) -> list[dict[str, Any]]:
+    """Residue hauled from transfer/sorting sites to landfills (two-tier site model)."""
+    if sites is None or not sites.residue:
+        return []
+    index = prep.location_index
+    out = []
+    for (src, dst), tonnes in sorted(sites.residue.items()):
+        i, j = index[f"fac:{src}"], index[f"fac:{dst}"]
+        out.append(
+            {
+                "from": src,
+                "to": dst,
+                "t_per_day": _round(tonnes),
+                "road_km": _round(float(prep.matrix.distance_m[i, j]) / 1000.0, 2),
+            }
+        )
+    return out
+
+
 def _route_records(
     prep: Prepared, problem: Any, route_plan: Any, node_loc: list[str]
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
@@ -305,6 +324,7 @@ def assemble_plan(
         ],
         "facilities": facilities,
         "zones": sites.zones if sites is not None else [],
+        "residue_flows": _residue_records(prep, sites),
         "routes": routes,
         "unserved": unserved,
         "kpis": kpis,

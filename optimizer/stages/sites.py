@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -16,15 +16,21 @@ from optimizer.stages.prepare import Prepared
 
 log = logging.getLogger("optimizer")
 DAYS_PER_YEAR = 365.0
+#: Sites waste is delivered to first, whose residue goes on (two-tier model).
+TIER1_TYPES = ("sorting", "transfer", "composting")
+#: Final destinations: landfill (takes residue), treatment, recycler.
+TIER2_TYPES = ("landfill", "treatment", "recycler")
 
 
 @dataclass(frozen=True)
 class SitePlan:
     """The outcome of the site stage: the problem, the checked decision and its appraisal."""
 
-    problem: Any  # optimizer.location.FacilityProblem
-    decision: Any  # optimizer.location.SiteDecision
+    problem: Any  # optimizer.location.FacilityProblem or TwoTierProblem
+    decision: Any  # optimizer.location.SiteDecision (two-tier flows folded in)
     excluded: dict[str, str] = field(default_factory=dict)  # facility id -> reason
+    # Two-tier model: residue hauled from a tier-1 site to a landfill, t/day.
+    residue: dict[tuple[str, str], float] = field(default_factory=dict)
     zones: list[dict[str, Any]] = field(default_factory=list)  # plan.json "zones"
     kpis: dict[str, Any] = field(default_factory=dict)
     assumptions: list[str] = field(default_factory=list)
@@ -132,13 +138,30 @@ def _inverse_projection(lon0: float, lat0: float) -> Any:
     return back
 
 
+def location_model(scenario: Scenario) -> str:
+    """The site model to solve: ``auto`` picks two tiers when residue has somewhere to go."""
+    chosen = scenario.solver.location_model
+    if chosen != "auto":
+        return chosen
+    types = {f.type for f in scenario.facilities}
+    return "two-tier" if types & set(TIER1_TYPES) and "landfill" in types else "cflp"
+
+
+def _km(prep: Prepared, origins: list[str], destinations: list[str]) -> np.ndarray:
+    """Road km between two lists of location keys (``pt:…`` / ``fac:…``)."""
+    rows = [prep.location_index[k] for k in origins]
+    cols = [prep.location_index[k] for k in destinations]
+    km: np.ndarray = prep.matrix.distance_m[np.ix_(rows, cols)] / 1000.0
+    return km
+
+
 def point_facility_km(prep: Prepared) -> np.ndarray:
     """Road km from every point-stream row of the demand to every facility."""
-    sc = prep.scenario
-    fac_idx = [prep.location_index[f"fac:{f.id}"] for f in sc.facilities]
-    pt_idx = [prep.location_index[f"pt:{p}"] for p in prep.demand["point_id"]]
-    km: np.ndarray = prep.matrix.distance_m[np.ix_(pt_idx, fac_idx)] / 1000.0
-    return km
+    return _km(
+        prep,
+        [f"pt:{p}" for p in prep.demand["point_id"]],
+        [f"fac:{f.id}" for f in prep.scenario.facilities],
+    )
 
 
 def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> Any:
@@ -207,8 +230,13 @@ def _economics(prep: Prepared, problem: Any, decision: Any) -> tuple[dict[str, A
         recycled_t_per_year=recycled * DAYS_PER_YEAR,
         inputs=inputs,
     )
-    generated = float(problem.demand.sum())
-    kpis = {
+    kpis = _kpis(econ, recycled, landfilled, float(problem.demand.sum()))
+    return kpis, [*_npv_note(inputs), *econ.assumptions]
+
+
+def _kpis(econ: Any, recycled: float, landfilled: float, generated: float) -> dict[str, Any]:
+    """The site KPIs of plan.json from an appraisal and the daily tonnages."""
+    return {
         "capex_kzt": round(econ.capex_kzt),
         "opex_kzt_per_year": round(econ.opex_kzt_per_year),
         "npv_kzt": round(econ.npv_kzt),
@@ -222,22 +250,22 @@ def _economics(prep: Prepared, problem: Any, decision: Any) -> tuple[dict[str, A
         "recycled_t_per_day": round(recycled, 2),
         "landfilled_t_per_day": round(landfilled, 2),
     }
-    notes = [
+
+
+def _npv_note(inputs: Any) -> list[str]:
+    return [
         f"Present cost (NPV) over {inputs.horizon_years} years at {inputs.discount_rate:.0%} "
-        f"discount and {inputs.demand_growth:.0%} yearly demand growth; positive = cost.",
-        *econ.assumptions,
+        f"discount and {inputs.demand_growth:.0%} yearly demand growth; positive = cost."
     ]
-    return kpis, notes
 
 
-def _robustness(prep: Prepared, problem: Any, decision: Any) -> dict[str, Any]:
-    """Share of demand samples (from the generation ranges) in which capacities hold."""
+def _demand_samples(prep: Prepared) -> tuple[list[tuple[str, str]], np.ndarray] | None:
+    """Demand samples from the generation ranges as (point, stream) columns, or None."""
     from optimizer.demand import sample_demand
-    from optimizer.location import capacity_reliability
 
     count = prep.scenario.economics.robustness_samples
     if count <= 0:
-        return {}
+        return None
     samples = sample_demand(
         prep.scenario, samples=count, seed=prep.scenario.solver.seed, network=prep.network
     )
@@ -247,8 +275,18 @@ def _robustness(prep: Prepared, problem: Any, decision: Any) -> dict[str, Any]:
     matrix = wide.reindex(columns=order).to_numpy(dtype=float)
     if np.isnan(matrix).any():
         log.warning("demand samples do not cover every point; robustness not computed")
+        return None
+    return order, matrix
+
+
+def _robustness(prep: Prepared, problem: Any, decision: Any) -> dict[str, Any]:
+    """Share of demand samples (from the generation ranges) in which capacities hold."""
+    from optimizer.location import capacity_reliability
+
+    samples = _demand_samples(prep)
+    if samples is None:
         return {}
-    rel = capacity_reliability(problem, decision, matrix)
+    rel = capacity_reliability(problem, decision, samples[1])
     return {
         "robustness": round(rel.share, 4),
         "robustness_samples": rel.samples,
@@ -256,22 +294,230 @@ def _robustness(prep: Prepared, problem: Any, decision: Any) -> dict[str, Any]:
     }
 
 
+def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> Any:
+    """The two-tier model of a scenario, cost per day.
+
+    Tier 1 = transfer, sorting and composting sites; tier 2 = landfills (which take
+    residue), treatment plants and recyclers. A tonne costs road km × the collection
+    rate plus the gate fee of the site it enters; residue costs km × the haul rate plus
+    the landfill's gate fee. Points may also deliver straight to tier 2.
+    """
+    from optimizer.location import Tier, TwoTierProblem
+
+    sc = prep.scenario
+    excluded = excluded or {}
+    demand = prep.demand
+    points = list(dict.fromkeys(str(p) for p in demand["point_id"]))
+    streams = [st.id for st in sc.streams]
+    pidx = {p: i for i, p in enumerate(points)}
+    sidx = {st: k for k, st in enumerate(streams)}
+    supply = np.zeros((len(points), len(streams)))
+    np.add.at(
+        supply,
+        (
+            np.array([pidx[str(p)] for p in demand["point_id"]], dtype=np.int64),
+            np.array([sidx[str(st)] for st in demand["stream"]], dtype=np.int64),
+        ),
+        demand["tonnes_per_day"].to_numpy(dtype=float),
+    )
+    idx1 = [j for j, f in enumerate(sc.facilities) if f.type in TIER1_TYPES]
+    idx2 = [j for j, f in enumerate(sc.facilities) if f.type in TIER2_TYPES]
+
+    def tier(idx: list[int], recovery: bool) -> Tier:
+        facs = [sc.facilities[j] for j in idx]
+        accepts = np.array(
+            [[stream_allowed(sc, st, j) for st in streams] for j in idx], dtype=bool
+        ).reshape(len(idx), len(streams))
+        return Tier(
+            ids=tuple(f.id for f in facs),
+            kind=tuple(f.type for f in facs),
+            accepts=accepts,
+            capacity=np.array([f.capacity_t_per_day for f in facs]),
+            fixed_cost=np.array([f.fixed_cost_kzt_per_year / DAYS_PER_YEAR for f in facs]),
+            must_open=np.array([f.must_stay_open for f in facs], dtype=bool),
+            may_open=np.array([f.id not in excluded for f in facs], dtype=bool),
+            recovery=accepts * np.array([[f.recovery_rate] for f in facs]).reshape(-1, 1)
+            if recovery
+            else None,
+        )
+
+    t1, t2 = tier(idx1, True), tier(idx2, False)
+    rate = sc.solver.transport_cost_kzt_per_t_km
+    haul = sc.solver.residue_haul_kzt_per_t_km
+    haul = rate if haul is None else haul
+    pt_keys = [f"pt:{p}" for p in points]
+    keys1 = [f"fac:{sc.facilities[j].id}" for j in idx1]
+    keys2 = [f"fac:{sc.facilities[j].id}" for j in idx2]
+    gate1 = np.array([sc.facilities[j].gate_fee_kzt_per_t for j in idx1])
+    gate2 = np.array([sc.facilities[j].gate_fee_kzt_per_t for j in idx2])
+    return TwoTierProblem(
+        point_ids=tuple(points),
+        streams=tuple(streams),
+        supply=supply,
+        tier1=t1,
+        tier2=t2,
+        cost1=_km(prep, pt_keys, keys1) * rate + gate1[None, :],
+        cost2=_km(prep, keys1, keys2) * haul + gate2[None, :],
+        direct_cost=_km(prep, pt_keys, keys2) * rate + gate2[None, :],
+        min_recycling_rate=sc.siting.min_recycling_rate,
+    )
+
+
+def fold_two_tier(problem: Any, d: Any) -> Any:
+    """The two-tier decision seen as a single-tier one: where each point-stream goes.
+
+    Residue arriving at a landfill counts in its load, so capacity use is complete.
+    """
+    from optimizer.location import SiteDecision
+
+    P = problem
+    pidx = {p: i for i, p in enumerate(P.point_ids)}
+    sidx = {st: k for k, st in enumerate(P.streams)}
+    flows: dict[str, dict[str, float]] = {}
+    load: dict[str, float] = {}
+    for (p, f, st), t in (*d.to_tier1.items(), *d.to_tier2.items()):
+        share = t / float(P.supply[pidx[p], sidx[st]])
+        client = flows.setdefault(f"{p}|{st}", {})
+        client[f] = client.get(f, 0.0) + share
+        load[f] = load.get(f, 0.0) + t
+    for (_, g), t in d.residue.items():
+        load[g] = load.get(g, 0.0) + t
+    return SiteDecision(
+        status=d.status,
+        model="two-tier",
+        objective=d.objective,
+        bound=d.bound,
+        gap=d.gap,
+        runtime_s=d.runtime_s,
+        open_ids=(*d.open_tier1, *d.open_tier2),
+        assignment={c: max(fl, key=lambda f: fl[f]) for c, fl in flows.items()},
+        flows=flows,
+        load=load,
+        solver=d.solver,
+        stats={"residue_t_per_day": float(sum(d.residue.values()))},
+    )
+
+
+def _two_tier_economics(prep: Prepared, problem: Any, d: Any) -> tuple[dict[str, Any], list[str]]:
+    """Capex, opex, NPV, tonne-km (collection and residue haul) and CO2e per year."""
+    from optimizer.location import EconomicInputs, appraise
+
+    sc = prep.scenario
+    by_id = {f.id: f for f in sc.facilities}
+    rate = sc.solver.transport_cost_kzt_per_t_km
+    haul = sc.solver.residue_haul_kzt_per_t_km
+    haul = rate if haul is None else haul
+    collect_tkm = sum(
+        t * float(_km(prep, [f"pt:{p}"], [f"fac:{f}"])[0, 0])
+        for (p, f, _), t in (*d.to_tier1.items(), *d.to_tier2.items())
+    )
+    haul_tkm = sum(
+        t * float(_km(prep, [f"fac:{f}"], [f"fac:{g}"])[0, 0]) for (f, g), t in d.residue.items()
+    )
+    landfilled = sum(t for (_, g), t in d.residue.items() if by_id[g].type == "landfill") + sum(
+        t for (_, f, _), t in d.to_tier2.items() if by_id[f].type == "landfill"
+    )
+    opened = (*d.open_tier1, *d.open_tier2)
+    inputs = EconomicInputs(
+        horizon_years=sc.economics.horizon_years,
+        discount_rate=sc.economics.discount_rate,
+        demand_growth=sc.economics.demand_growth,
+        transport_kzt_per_tkm=rate,
+    )
+    econ = appraise(
+        capex_kzt=float(sum(by_id[f].capex_kzt for f in opened)),
+        opex_kzt_per_year=float(sum(by_id[f].opex_kzt_per_year for f in opened)),
+        transport_tkm_per_year=(collect_tkm + haul_tkm) * DAYS_PER_YEAR,
+        transport_kzt_per_year=(collect_tkm * rate + haul_tkm * haul) * DAYS_PER_YEAR,
+        landfilled_t_per_year=landfilled * DAYS_PER_YEAR,
+        recycled_t_per_year=d.recycled_t * DAYS_PER_YEAR,
+        inputs=inputs,
+    )
+    kpis = _kpis(econ, d.recycled_t, landfilled, float(problem.supply.sum()))
+    kpis |= {
+        "residue_t_per_day": round(float(sum(d.residue.values())), 2),
+        "residue_haul_tkm_per_year": round(haul_tkm * DAYS_PER_YEAR),
+    }
+    notes = [
+        *_npv_note(inputs),
+        f"Residue haul from transfer/sorting sites to landfills at {haul:g} KZT per tonne-km"
+        + (" (same as collection: no separate rate given)." if haul == rate else "."),
+        *econ.assumptions,
+    ]
+    if sc.siting.min_recycling_rate:
+        notes.append(
+            f"Constraint: at least {sc.siting.min_recycling_rate:.0%} of generated waste recovered."
+        )
+    return kpis, notes
+
+
+def _two_tier_robustness(prep: Prepared, problem: Any, d: Any) -> dict[str, Any]:
+    """Share of demand samples in which both tiers' capacities hold."""
+    from optimizer.location import two_tier_reliability
+
+    samples = _demand_samples(prep)
+    if samples is None:
+        return {}
+    keys, matrix = samples
+    pidx = {p: i for i, p in enumerate(problem.point_ids)}
+    sidx = {st: k for k, st in enumerate(problem.streams)}
+    cube = np.zeros((matrix.shape[0], *problem.supply.shape))
+    for c, (p, st) in enumerate(keys):
+        cube[:, pidx[str(p)], sidx[str(st)]] += matrix[:, c]
+    share, worst = two_tier_reliability(problem, d, cube)
+    return {
+        "robustness": round(share, 4),
+        "robustness_samples": int(matrix.shape[0]),
+        "worst_overload": round(worst, 3),
+    }
+
+
 def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
     """Choose which facilities to open; check, appraise and stress-test the choice."""
-    from optimizer.location import check_sites, solve_facility
+    from optimizer.location import check_sites, check_two_tier, solve_facility, solve_two_tier
 
     excluded, zones, warnings = siting_exclusions(prep.scenario)
+    if not prep.scenario.residential and not prep.scenario.water:
+        warnings.append(
+            "No residential or water layers given: sanitary protection zones were not checked."
+        )
+    model = location_model(prep.scenario)
+    if model == "two-tier":
+        problem = two_tier_problem(prep, excluded)
+        tiers = solve_two_tier(problem, time_limit_s=time_limit_s)
+        if tiers.status not in ("optimal", "feasible"):
+            raise VerificationError(f"the two-tier site model returned no plan ({tiers.status})")
+        issues = check_two_tier(problem, tiers)
+        if issues:
+            raise VerificationError(
+                "two-tier site plan failed the independent check: " + "; ".join(issues[:10])
+            )
+        kpis, notes = _two_tier_economics(prep, problem, tiers)
+        kpis |= _two_tier_robustness(prep, problem, tiers)
+        decision = fold_two_tier(problem, tiers)
+        return SitePlan(
+            problem,
+            decision,
+            excluded=excluded,
+            residue=dict(tiers.residue),
+            zones=zones,
+            kpis=kpis,
+            assumptions=notes,
+            warnings=warnings,
+        )
     problem = facility_problem(prep, excluded)
-    decision = solve_facility(
-        problem, model=prep.scenario.solver.location_model, time_limit_s=time_limit_s, seed=seed
-    )
+    decision = solve_facility(problem, model=cast(Any, model), time_limit_s=time_limit_s, seed=seed)
     issues = check_sites(problem, decision)
     if issues:
         raise VerificationError("site plan failed the independent check: " + "; ".join(issues[:10]))
     kpis, notes = _economics(prep, problem, decision)
     kpis |= _robustness(prep, problem, decision)
-    if not prep.scenario.residential and not prep.scenario.water:
-        warnings.append(
-            "No residential or water layers given: sanitary protection zones were not checked."
-        )
-    return SitePlan(problem, decision, excluded, zones, kpis, notes, warnings)
+    return SitePlan(
+        problem,
+        decision,
+        excluded=excluded,
+        zones=zones,
+        kpis=kpis,
+        assumptions=notes,
+        warnings=warnings,
+    )

@@ -1,0 +1,149 @@
+"""The two-tier site model inside the pipeline: demo scenario, plan.json, map, errors.
+
+The demo has a landfill and two candidate sorting stations (one inside a housing
+zone), so ``location_model = "auto"`` picks the two-tier model: sorting residue must
+be hauled to the landfill and fit its capacity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optimizer.cli import main
+from optimizer.location.tiers import (
+    Tier,
+    TwoTierProblem,
+    check_two_tier,
+    solve_two_tier,
+    two_tier_reliability,
+)
+from optimizer.plan import demo_scenario_path
+from optimizer.scenario import load_scenario
+from optimizer.stages.sites import location_model
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    dst = tmp_path / "scenario"
+    shutil.copytree(demo_scenario_path().parent, dst)
+    return dst / "scenario.toml"
+
+
+def _set(path: Path, section: str, line: str) -> None:
+    text = path.read_text()
+    assert f"[{section}]\n" in text
+    path.write_text(text.replace(f"[{section}]\n", f"[{section}]\n{line}\n", 1))
+
+
+def _sites(scenario: Path, out: Path) -> dict:
+    assert main(["sites", str(scenario), "--out", str(out), "--time-limit", "5"]) == 0
+    return json.loads((out / "plan.json").read_text())
+
+
+def test_auto_picks_two_tier_when_residue_has_a_landfill() -> None:
+    sc = load_scenario(demo_scenario_path())
+    assert location_model(sc) == "two-tier"
+    only_landfill = sc.model_copy(
+        update={"facilities": tuple(f for f in sc.facilities if f.type == "landfill")}
+    )
+    assert location_model(only_landfill) == "cflp"
+
+
+def test_recycling_target_routes_residue_to_the_landfill(scenario: Path, tmp_path: Path) -> None:
+    _set(scenario, "siting", "min_recycling_rate = 0.12")
+    plan = _sites(scenario, tmp_path / "out")
+    kpis = plan["kpis"]
+    assert kpis["recycling_rate"] >= 0.12 - 1e-4
+    facs = {f["id"]: f for f in plan["facilities"]}
+    assert facs["sorting_north"]["state"] == "excluded" and not facs["sorting_north"]["open"]
+    flows = plan["residue_flows"]
+    assert flows and {(f["from"], f["to"]) for f in flows} == {("sorting_south", "landfill")}
+    # Mass balance: what enters the sorting station = recovered + residue hauled on.
+    sorting_in = facs["sorting_south"]["used_t_per_day"]
+    residue = sum(f["t_per_day"] for f in flows)
+    recovery = facs["sorting_south"]["recovery_rate"]
+    assert residue == pytest.approx(sorting_in * (1 - recovery), rel=1e-3)
+    assert kpis["recycled_t_per_day"] == pytest.approx(sorting_in * recovery, abs=0.01)
+    # The landfill's load counts the residue as well as direct deliveries, and fits.
+    direct = kpis["tonnes_generated_per_day"] - sorting_in
+    assert facs["landfill"]["used_t_per_day"] == pytest.approx(direct + residue, abs=0.01)
+    assert facs["landfill"]["used_t_per_day"] <= facs["landfill"]["capacity_t_per_day"]
+    assert flows[0]["road_km"] > 0 and kpis["residue_haul_tkm_per_year"] > 0
+    assert any("Residue haul" in a for a in plan["assumptions"])
+    assert "Residue hauls to landfill" in (tmp_path / "out" / "map.html").read_text()
+
+
+def test_unreachable_recycling_target_is_infeasible(
+    scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The only usable sorting station recovers 19 %: 30 % cannot be met.
+    _set(scenario, "siting", "min_recycling_rate = 0.3")
+    out = tmp_path / "out"
+    code = main(["sites", str(scenario), "--out", str(out), "--time-limit", "5"])
+    err = capsys.readouterr().err
+    assert code == 2 and "recycling rate 30% is out of reach" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_cflp_stays_available(scenario: Path, tmp_path: Path) -> None:
+    _set(scenario, "solver", 'location_model = "cflp"')
+    text = scenario.read_text().replace('location_model = "auto"\n', "", 1)
+    scenario.write_text(text)
+    plan = _sites(scenario, tmp_path / "out")
+    assert plan["residue_flows"] == []
+    assert "residue_t_per_day" not in plan["kpis"]
+
+
+def _tiny(capacity_landfill: float) -> TwoTierProblem:
+    """One point, one sorting station recovering half, one landfill."""
+    return TwoTierProblem(
+        point_ids=("p",),
+        streams=("msw",),
+        supply=np.array([[10.0]]),
+        tier1=Tier(
+            ids=("S",),
+            kind=("sorting",),
+            accepts=np.array([[True]]),
+            capacity=np.array([100.0]),
+            fixed_cost=np.array([0.0]),
+            must_open=np.array([True]),
+            may_open=np.array([True]),
+            recovery=np.array([[0.5]]),
+        ),
+        tier2=Tier(
+            ids=("L",),
+            kind=("landfill",),
+            accepts=np.array([[True]]),
+            capacity=np.array([capacity_landfill]),
+            fixed_cost=np.array([0.0]),
+            must_open=np.array([False]),
+            may_open=np.array([True]),
+        ),
+        cost1=np.array([[1.0]]),
+        cost2=np.array([[1.0]]),
+        direct_cost=np.array([[5.0]]),
+    )
+
+
+def test_reliability_counts_residue_at_the_landfill() -> None:
+    p = _tiny(capacity_landfill=6.0)  # mean residue 5 t fits; 13 t of supply gives 6.5
+    d = solve_two_tier(p)
+    assert check_two_tier(p, d) == []
+    assert d.residue[("S", "L")] == pytest.approx(5.0)
+    samples = np.array([[[10.0]], [[12.0]], [[13.0]], [[8.0]]])
+    share, worst = two_tier_reliability(p, d, samples)
+    assert share == pytest.approx(0.75)
+    assert worst == pytest.approx(6.5 / 6.0)
+
+
+def test_check_flags_an_excluded_landfill() -> None:
+    p = _tiny(capacity_landfill=50.0)
+    d = solve_two_tier(p)
+    closed = p.replace(tier2=dataclasses.replace(p.tier2, may_open=np.array([False])))
+    assert any("excluded site L" in e for e in check_two_tier(closed, d))
