@@ -147,3 +147,71 @@ def test_check_flags_an_excluded_landfill() -> None:
     d = solve_two_tier(p)
     closed = p.replace(tier2=dataclasses.replace(p.tier2, may_open=np.array([False])))
     assert any("excluded site L" in e for e in check_two_tier(closed, d))
+
+
+SMALL_SORTING = """
+[[facilities]]
+id = "sorting_south_small"
+name = "Candidate sorting station, south-east, small size"
+type = "sorting"
+state = "candidate"
+lon = 24.9515
+lat = 60.1650
+capacity_t_per_day = 6
+accepts = ["msw", "dry_recyclables"]
+capex_kzt = 30_000_000
+opex_kzt_per_year = 6_000_000
+fixed_cost_kzt_per_year = 9_000_000
+gate_fee_kzt_per_t = 1000
+recovery_rate = 0.19
+size_group = "south"
+"""
+
+
+def _with_sizes(scenario: Path, target: float, budget: float | None) -> None:
+    text = scenario.read_text()
+    text = text.replace('id = "sorting_south"\n', 'id = "sorting_south"\nsize_group = "south"\n', 1)
+    scenario.write_text(text + SMALL_SORTING)
+    _set(scenario, "siting", f"min_recycling_rate = {target}")
+    if budget is not None:
+        _set(scenario, "economics", f"capex_budget_kzt = {budget}")
+
+
+def test_size_options_open_one_size_within_the_budget(scenario: Path, tmp_path: Path) -> None:
+    # 5 % needs about 4.2 t/day through sorting: the small size (6 t/day) suffices and,
+    # with a 50 M budget, the large one (70 M capex) is not allowed.
+    _with_sizes(scenario, 0.05, 50_000_000)
+    plan = _sites(scenario, tmp_path / "small")
+    opened = {f["id"] for f in plan["facilities"] if f["open"]}
+    assert "sorting_south_small" in opened and "sorting_south" not in opened
+    assert plan["kpis"]["capex_kzt"] <= 50_000_000
+
+
+def test_size_options_never_open_together(scenario: Path, tmp_path: Path) -> None:
+    # 12 % needs about 10 t/day through sorting: only the large size holds it, alone.
+    _with_sizes(scenario, 0.12, None)
+    plan = _sites(scenario, tmp_path / "large")
+    opened = {f["id"] for f in plan["facilities"] if f["open"]}
+    assert "sorting_south" in opened and "sorting_south_small" not in opened
+
+
+def test_budget_too_small_for_the_target_is_infeasible(
+    scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_sizes(scenario, 0.12, 50_000_000)
+    out = tmp_path / "out"
+    code = main(["sites", str(scenario), "--out", str(out), "--time-limit", "5"])
+    err = capsys.readouterr().err
+    assert code == 2 and "budget 50,000,000" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_size_group_of_mixed_types_is_an_input_error(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = scenario.read_text()
+    text = text.replace('id = "landfill"\n', 'id = "landfill"\nsize_group = "south"\n', 1)
+    scenario.write_text(text + SMALL_SORTING)
+    assert main(["validate", str(scenario)]) == 1
+    err = capsys.readouterr().err
+    assert "size group 'south' mixes" in err and "same type" in err

@@ -28,7 +28,10 @@ to tier 2), :math:`r_{jl} \ge 0` (residue tier 1 to tier 2), :math:`y_j, z_l \in
 
 with :math:`a_{ijk}` only where site *j* accepts stream *k*, :math:`b_{ilk}` only
 where *l* accepts *k*, :math:`r_{jl}` only where *l* accepts residue, and
-``must_open`` / ``may_open`` fixing :math:`y, z`.
+``must_open`` / ``may_open`` fixing :math:`y, z`. Optionally, size options: sites of
+one tier sharing a ``group`` number are sizes of one site, at most one opens
+(:math:`\sum_{j \in g} y_j \le 1`); and a budget on the capital cost of both tiers,
+:math:`\sum_j c_j y_j + \sum_l c_l z_l \le B` with ``budget_cost`` :math:`c`.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ class Tier:
     may_open: BoolArray
     recovery: FloatArray | None = None  # (m, K) share recovered (tier 1)
     accepts_residue: BoolArray | None = None  # (m,) tier 2
+    group: Any = None  # (m,) int: size options of one site share a number; -1 = none
+    budget_cost: FloatArray | None = None  # (m,) counted against the problem's budget
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -79,6 +84,8 @@ class Tier:
             ("may_open", np.bool_),
             ("recovery", np.float64),
             ("accepts_residue", np.bool_),
+            ("group", np.int64),
+            ("budget_cost", np.float64),
         ):
             v = getattr(self, name)
             if v is not None:
@@ -98,6 +105,7 @@ class TwoTierProblem:
     cost2: FloatArray  # (m1, m2) per tonne
     direct_cost: FloatArray | None = None  # (n, m2) per tonne
     min_recycling_rate: float | None = None
+    budget: float | None = None  # on the tiers' budget_cost of open sites
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -124,6 +132,10 @@ class TwoTierProblem:
             checks.append(("direct_cost", self.direct_cost, (n, m2)))
         if self.tier1.recovery is not None:
             checks.append(("tier1.recovery", self.tier1.recovery, (m1, k)))
+        for name, tier, m in (("tier1", self.tier1, m1), ("tier2", self.tier2, m2)):
+            for part in ("group", "budget_cost"):
+                if getattr(tier, part) is not None:
+                    checks.append((f"{name}.{part}", getattr(tier, part), (m,)))
         for name, arr, shape in checks:
             if arr.shape != shape:
                 probs.append(
@@ -143,6 +155,8 @@ class TwoTierProblem:
                     _SRC, "min_recycling_rate", "outside [0, 1]", "e.g. 0.4 for the 40 % target"
                 )
             )
+        if self.budget is not None and not self.budget >= 0:
+            probs.append(Problem(_SRC, "budget", "must be >= 0", "give a non-negative budget"))
         if probs:
             raise InputError(probs)
 
@@ -168,6 +182,11 @@ class TwoTierDecision:
     recycled_t: float
     recycling_rate: float
     solver: str
+
+
+def _budget_cost(tier: Tier) -> FloatArray:
+    """What opening each site of a tier counts against the budget (default: fixed cost)."""
+    return tier.fixed_cost if tier.budget_cost is None else tier.budget_cost
 
 
 def solve_two_tier(
@@ -323,11 +342,37 @@ def solve_two_tier(
             np.inf,
             1,
         )
+    # size options: at most one size per site group, per tier
+    for tier, first in ((t1, Y), (t2, Z)):
+        if tier.group is not None:
+            sel = np.flatnonzero(tier.group >= 0)
+            groups = np.unique(tier.group[sel])
+            if groups.size:
+                rb.add(
+                    np.searchsorted(groups, tier.group[sel]),
+                    first + sel,
+                    1.0,
+                    -np.inf,
+                    1.0,
+                    int(groups.size),
+                )
+    if P.budget is not None:
+        spend = [_budget_cost(t1), _budget_cost(t2)]
+        rb.add(
+            np.zeros(m1 + m2, np.int64),
+            np.arange(Y, A),
+            np.concatenate(spend),
+            -np.inf,
+            float(P.budget),
+            1,
+        )
     r, c, v, lo, hi = rb.arrays()
     mip = MatrixMip(obj, lb, ub, integer, r, c, v, lo, hi)
     res = solve_mip(mip, solver=solver or "highs", time_limit_s=time_limit_s, mip_gap=mip_gap)
     if res.status == "infeasible":
         what = "licensing, capacities of both tiers"
+        if P.budget is not None:
+            what += f", budget {P.budget:,.0f}"
         if P.min_recycling_rate:
             what += f", minimum recycling rate {P.min_recycling_rate:.0%}"
         raise InfeasibleError(f"the two-tier model is infeasible; binding together: {what}")
@@ -447,6 +492,25 @@ def check_two_tier(problem: TwoTierProblem, d: TwoTierDecision) -> list[str]:
         for j, f in enumerate(tier.ids):
             if tier.must_open[j] and f not in opened:
                 errs.append(f"site {f} must stay open")
+    for tier, opened in ((P.tier1, d.open_tier1), (P.tier2, d.open_tier2)):
+        if tier.group is not None:
+            sizes: dict[int, list[str]] = {}
+            for j, f in enumerate(tier.ids):
+                if f in opened and tier.group[j] >= 0:
+                    sizes.setdefault(int(tier.group[j]), []).append(f)
+            errs += [
+                f"two sizes of one site open: {', '.join(v)}" for v in sizes.values() if len(v) > 1
+            ]
+    if P.budget is not None:
+        spent = sum(
+            float(cost[j])
+            for tier, opened in ((P.tier1, d.open_tier1), (P.tier2, d.open_tier2))
+            for cost in [tier.fixed_cost if tier.budget_cost is None else tier.budget_cost]
+            for j, f in enumerate(tier.ids)
+            if f in opened
+        )
+        if spent > P.budget * (1 + 1e-9) + 1e-6:
+            errs.append(f"budget exceeded: {spent:,.0f} > {P.budget:,.0f}")
     total = float(P.supply.sum())
     if P.min_recycling_rate and recycled < P.min_recycling_rate * total - tol:
         errs.append(f"recycling rate {recycled / total:.3f} below {P.min_recycling_rate:.3f}")

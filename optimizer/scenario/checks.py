@@ -50,6 +50,19 @@ def check_references(
                         f"use one of {sorted(streams)}",
                     )
                 )
+    group_type: dict[str, tuple[str, str]] = {}
+    for fac in sc.get("facilities", ()):
+        if fac.size_group:
+            first = group_type.setdefault(fac.size_group, (fac.id, fac.type))
+            if first[1] != fac.type:
+                problems.append(
+                    Problem(
+                        file,
+                        f"facilities '{fac.id}'.size_group",
+                        f"size group '{fac.size_group}' mixes {first[1]} ('{first[0]}') and {fac.type}",
+                        "size options of one site must be the same type",
+                    )
+                )
     for fac in sc.get("facilities", ()):
         for s in fac.accepts:
             if s not in streams:

@@ -279,6 +279,9 @@ class FacilitySpec(StrictRecord):
     opening_hours: str = "00:00-24:00"
     unload_min: float = Field(default=15.0, ge=0)
     must_stay_open: bool = False
+    # Size options of one site: candidates sharing a size_group are alternative sizes
+    # (e.g. 100 / 250 / 450 kt/yr with their own costs); at most one of them opens.
+    size_group: str = ""
     source: str = ""
 
     @field_validator("opening_hours")
@@ -377,6 +380,8 @@ class EconomicsSpec(StrictRecord):
     discount_rate: float = Field(default=0.08, ge=0, le=1)
     demand_growth: float = Field(default=0.02, ge=-0.5, le=1)
     robustness_samples: int = Field(default=50, ge=0, le=10_000)
+    # Upper limit on the capex of the facilities opened (existing ones count as 0).
+    capex_budget_kzt: float | None = Field(default=None, ge=0)
 
 
 class PointRecord(StrictRecord):

@@ -164,6 +164,19 @@ def point_facility_km(prep: Prepared) -> np.ndarray:
     )
 
 
+def _budget_cost(fac: Any) -> float:
+    """Capex counted against the budget: what building the site would cost (0 if it exists)."""
+    return 0.0 if fac.state == "existing" else float(fac.capex_kzt)
+
+
+def _size_groups(facilities: list[Any]) -> np.ndarray:
+    """One integer per facility: its size-option group, or -1."""
+    names = {
+        g: k for k, g in enumerate(dict.fromkeys(f.size_group for f in facilities if f.size_group))
+    }
+    return np.array([names.get(f.size_group, -1) for f in facilities], dtype=np.int64)
+
+
 def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> Any:
     """The location model of a scenario: point-stream rows × facilities, cost per day.
 
@@ -197,6 +210,9 @@ def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
         may_open=np.array([f.id not in (excluded or {}) for f in sc.facilities]),
         p=sc.solver.p,
         single_source=True,
+        budget=sc.economics.capex_budget_kzt,
+        budget_cost=np.array([_budget_cost(f) for f in sc.facilities]),
+        group=_size_groups(list(sc.facilities)),
     )
 
 
@@ -339,6 +355,8 @@ def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
             recovery=accepts * np.array([[f.recovery_rate] for f in facs]).reshape(-1, 1)
             if recovery
             else None,
+            group=_size_groups(facs),
+            budget_cost=np.array([_budget_cost(f) for f in facs]),
         )
 
     t1, t2 = tier(idx1, True), tier(idx2, False)
@@ -360,6 +378,7 @@ def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
         cost2=_km(prep, keys1, keys2) * haul + gate2[None, :],
         direct_cost=_km(prep, pt_keys, keys2) * rate + gate2[None, :],
         min_recycling_rate=sc.siting.min_recycling_rate,
+        budget=sc.economics.capex_budget_kzt,
     )
 
 
