@@ -20,6 +20,7 @@ from optimizer.location.tiers import (
     Tier,
     TwoTierProblem,
     check_two_tier,
+    robust_two_tier,
     solve_two_tier,
     two_tier_reliability,
 )
@@ -215,3 +216,46 @@ def test_size_group_of_mixed_types_is_an_input_error(
     assert main(["validate", str(scenario)]) == 1
     err = capsys.readouterr().err
     assert "size group 'south' mixes" in err and "same type" in err
+
+
+def test_robust_plan_spreads_residue_until_the_samples_fit() -> None:
+    base = _tiny(capacity_landfill=5.5)  # mean residue 5 t fits, 6.5 t at 13 t supply does not
+    spare = dataclasses.replace(
+        base.tier2,
+        ids=("L", "L2"),
+        kind=("landfill", "landfill"),
+        accepts=np.array([[True], [True]]),
+        capacity=np.array([5.5, 100.0]),
+        fixed_cost=np.array([0.0, 1.0]),
+        must_open=np.array([False, False]),
+        may_open=np.array([True, True]),
+    )
+    p = base.replace(tier2=spare, cost2=np.array([[1.0, 3.0]]), direct_cost=np.array([[5.0, 9.0]]))
+    samples = np.array([[[10.0]], [[12.0]], [[13.0]], [[8.0]]])
+    cheap = solve_two_tier(p)
+    assert cheap.open_tier2 == ("L",)
+    assert two_tier_reliability(p, cheap, samples)[0] == pytest.approx(0.5)
+    robust, share, alpha = robust_two_tier(p, samples, 1.0)
+    assert share == 1.0 and alpha > 1.0 and set(robust.open_tier2) == {"L", "L2"}
+    # Scaled back to the mean supply: still a valid plan for the mean.
+    assert check_two_tier(p, robust) == []
+    assert sum(robust.to_tier1.values()) == pytest.approx(10.0)
+
+
+def test_robustness_target_is_reported(scenario: Path, tmp_path: Path) -> None:
+    _set(scenario, "economics", "target_robustness = 0.9")
+    plan = _sites(scenario, tmp_path / "out")
+    kpis = plan["kpis"]
+    assert kpis["robustness_target"] == 0.9 and kpis["robustness"] >= 0.9
+    assert kpis["demand_inflation"] >= 1.0
+
+
+def test_robustness_target_needs_samples(
+    scenario: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _set(scenario, "economics", "target_robustness = 0.9")
+    text = scenario.read_text()
+    scenario.write_text(text.replace("robustness_samples = 50", "robustness_samples = 0"))
+    assert "robustness_samples = 0" in scenario.read_text()
+    code = main(["sites", str(scenario), "--out", str(tmp_path / "out"), "--time-limit", "5"])
+    assert code == 1 and "robustness_samples" in capsys.readouterr().err

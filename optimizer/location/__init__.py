@@ -29,6 +29,7 @@ from optimizer.location.tiers import (
     TwoTierDecision,
     TwoTierProblem,
     check_two_tier,
+    robust_two_tier,
     solve_two_tier,
     two_tier_reliability,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "exclude_candidates",
     "npv",
     "read_orlib_cap",
+    "robust_two_tier",
     "solve_facility",
     "solve_two_tier",
     "two_tier_reliability",

@@ -564,3 +564,88 @@ def two_tier_reliability(
     )
     ratio = max(float(np.max(load1 / cap1, initial=0.0)), float(np.max(load2 / cap2, initial=0.0)))
     return float(ok.mean()), ratio
+
+
+def _scaled(problem: TwoTierProblem, d: TwoTierDecision, factor: float) -> TwoTierDecision:
+    """``d`` with every flow multiplied by ``factor`` and its objective recomputed.
+
+    With the open sites fixed the model is linear in the flows, so a plan solved on
+    inflated supply, scaled back, serves the mean supply with the same shares and
+    leaves ``1 - factor`` of each used capacity free.
+    """
+    P = problem
+    pidx = {p: i for i, p in enumerate(P.point_ids)}
+    j1 = {f: j for j, f in enumerate(P.tier1.ids)}
+    j2 = {f: j for j, f in enumerate(P.tier2.ids)}
+    to1 = {key: t * factor for key, t in d.to_tier1.items()}
+    to2 = {key: t * factor for key, t in d.to_tier2.items()}
+    resid = {key: t * factor for key, t in d.residue.items()}
+    variable = sum(float(P.cost1[pidx[p], j1[f]]) * t for (p, f, _), t in to1.items())
+    if P.direct_cost is not None:
+        variable += sum(float(P.direct_cost[pidx[p], j2[f]]) * t for (p, f, _), t in to2.items())
+    variable += sum(float(P.cost2[j1[f], j2[g]]) * t for (f, g), t in resid.items())
+    fixed = sum(float(P.tier1.fixed_cost[j1[f]]) for f in d.open_tier1) + sum(
+        float(P.tier2.fixed_cost[j2[f]]) for f in d.open_tier2
+    )
+    return dataclasses.replace(
+        d,
+        objective=fixed + variable,
+        to_tier1=to1,
+        to_tier2=to2,
+        residue=resid,
+        recycled_t=d.recycled_t * factor,
+    )
+
+
+def robust_two_tier(
+    problem: TwoTierProblem,
+    supply_samples: FloatArray,
+    target: float,
+    *,
+    time_limit_s: float = 30.0,
+    max_iter: int = 8,
+) -> tuple[TwoTierDecision, float, float]:
+    """A two-tier plan whose capacities hold in at least ``target`` of the samples.
+
+    Sample-based heuristic (as :func:`optimizer.location.robust.chance_constrained_plan`):
+    solve on ``alpha`` × mean supply, scale the flows back to the mean, measure the
+    reliability on the samples, and bisect on ``alpha``. Returns ``(decision,
+    reliability, alpha)``; the reliability is measured, not assumed.
+    """
+    S = np.asarray(supply_samples, dtype=float)
+    base_total = float(problem.supply.sum())
+    hi = float(np.max(S.reshape(S.shape[0], -1).sum(axis=1)) / max(base_total, 1e-12))
+    hi = max(hi, 1.0)
+
+    def attempt(alpha: float) -> tuple[TwoTierDecision, float] | None:
+        try:
+            d = solve_two_tier(
+                problem.replace(supply=problem.supply * alpha), time_limit_s=time_limit_s
+            )
+        except InfeasibleError:
+            return None
+        if d.status not in ("optimal", "feasible"):
+            return None
+        plan = _scaled(problem, d, 1.0 / alpha)
+        return plan, two_tier_reliability(problem, plan, S)[0]
+
+    first = attempt(1.0)
+    if first is not None and first[1] >= target:
+        return first[0], first[1], 1.0
+    best = attempt(hi)
+    if best is None or best[1] < target:
+        raise InfeasibleError(
+            f"no site plan holds in {target:.0%} of the {S.shape[0]} demand samples: "
+            "capacities (or the budget) bind even at the largest sampled demand"
+        )
+    lo, best_alpha = 1.0, hi
+    for _ in range(max_iter):
+        mid = 0.5 * (lo + hi)
+        got = attempt(mid)
+        if got is not None and got[1] >= target:
+            best, best_alpha, hi = got, mid, mid
+        else:
+            lo = mid
+        if hi - lo < 1e-3:
+            break
+    return best[0], best[1], best_alpha

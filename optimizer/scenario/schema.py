@@ -380,6 +380,9 @@ class EconomicsSpec(StrictRecord):
     discount_rate: float = Field(default=0.08, ge=0, le=1)
     demand_growth: float = Field(default=0.02, ge=-0.5, le=1)
     robustness_samples: int = Field(default=50, ge=0, le=10_000)
+    # Solve for a site plan whose capacities hold in at least this share of the demand
+    # samples (sample-based heuristic; the share reached is measured and reported).
+    target_robustness: float | None = Field(default=None, gt=0, le=1)
     # Upper limit on the capex of the facilities opened (existing ones count as 0).
     capex_budget_kzt: float | None = Field(default=None, ge=0)
 

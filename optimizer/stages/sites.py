@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon, mapping
 
-from optimizer.errors import VerificationError
+from optimizer.errors import InputError, Problem, VerificationError
 from optimizer.scenario import District, Scenario
 from optimizer.stages.prepare import Prepared
 
@@ -470,30 +470,92 @@ def _two_tier_economics(prep: Prepared, problem: Any, d: Any) -> tuple[dict[str,
     return kpis, notes
 
 
-def _two_tier_robustness(prep: Prepared, problem: Any, d: Any) -> dict[str, Any]:
-    """Share of demand samples in which both tiers' capacities hold."""
-    from optimizer.location import two_tier_reliability
-
+def _supply_cube(prep: Prepared, problem: Any) -> np.ndarray | None:
+    """Demand samples shaped (samples, points, streams) for the two-tier model."""
     samples = _demand_samples(prep)
     if samples is None:
-        return {}
+        return None
     keys, matrix = samples
     pidx = {p: i for i, p in enumerate(problem.point_ids)}
     sidx = {st: k for k, st in enumerate(problem.streams)}
     cube = np.zeros((matrix.shape[0], *problem.supply.shape))
     for c, (p, st) in enumerate(keys):
         cube[:, pidx[str(p)], sidx[str(st)]] += matrix[:, c]
+    return cube
+
+
+def _two_tier_robustness(prep: Prepared, problem: Any, d: Any) -> dict[str, Any]:
+    """Share of demand samples in which both tiers' capacities hold."""
+    from optimizer.location import two_tier_reliability
+
+    cube = _supply_cube(prep, problem)
+    if cube is None:
+        return {}
     share, worst = two_tier_reliability(problem, d, cube)
     return {
         "robustness": round(share, 4),
-        "robustness_samples": int(matrix.shape[0]),
+        "robustness_samples": int(cube.shape[0]),
         "worst_overload": round(worst, 3),
     }
 
 
+def _target(prep: Prepared) -> float | None:
+    """The robustness to solve for, checked against the sample count."""
+    econ = prep.scenario.economics
+    if econ.target_robustness is not None and econ.robustness_samples <= 0:
+        raise InputError(
+            [
+                Problem(
+                    prep.scenario.source_file,
+                    "economics.target_robustness",
+                    "needs demand samples, but robustness_samples = 0",
+                    "set [economics] robustness_samples to e.g. 50, or drop the target",
+                )
+            ]
+        )
+    return econ.target_robustness
+
+
+def _solve_two_tier_plan(
+    prep: Prepared, problem: Any, time_limit_s: float
+) -> tuple[Any, dict[str, Any]]:
+    """The two-tier decision, robust to the demand samples when a target is set."""
+    from optimizer.location import robust_two_tier, solve_two_tier
+
+    target = _target(prep)
+    if target is None:
+        return solve_two_tier(problem, time_limit_s=time_limit_s), {}
+    cube = _supply_cube(prep, problem)
+    assert cube is not None
+    decision, _, alpha = robust_two_tier(problem, cube, target, time_limit_s=time_limit_s)
+    return decision, {"robustness_target": target, "demand_inflation": round(alpha, 4)}
+
+
+def _solve_single_tier_plan(
+    prep: Prepared, problem: Any, model: str, time_limit_s: float, seed: int
+) -> tuple[Any, dict[str, Any]]:
+    """The single-tier decision, robust to the demand samples when a target is set."""
+    from optimizer.location import chance_constrained_plan, solve_facility
+
+    target = _target(prep)
+    if target is None or model != "cflp":
+        if target is not None:
+            log.warning("target_robustness applies to the cflp and two-tier models only")
+        decision = solve_facility(
+            problem, model=cast(Any, model), time_limit_s=time_limit_s, seed=seed
+        )
+        return decision, {}
+    samples = _demand_samples(prep)
+    assert samples is not None
+    decision, _, alpha = chance_constrained_plan(
+        problem, samples[1], target, time_limit_s=time_limit_s
+    )
+    return decision, {"robustness_target": target, "demand_inflation": round(alpha, 4)}
+
+
 def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
     """Choose which facilities to open; check, appraise and stress-test the choice."""
-    from optimizer.location import check_sites, check_two_tier, solve_facility, solve_two_tier
+    from optimizer.location import check_sites, check_two_tier
 
     excluded, zones, warnings = siting_exclusions(prep.scenario)
     if not prep.scenario.residential and not prep.scenario.water:
@@ -503,7 +565,7 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
     model = location_model(prep.scenario)
     if model == "two-tier":
         problem = two_tier_problem(prep, excluded)
-        tiers = solve_two_tier(problem, time_limit_s=time_limit_s)
+        tiers, extra = _solve_two_tier_plan(prep, problem, time_limit_s)
         if tiers.status not in ("optimal", "feasible"):
             raise VerificationError(f"the two-tier site model returned no plan ({tiers.status})")
         issues = check_two_tier(problem, tiers)
@@ -512,7 +574,7 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
                 "two-tier site plan failed the independent check: " + "; ".join(issues[:10])
             )
         kpis, notes = _two_tier_economics(prep, problem, tiers)
-        kpis |= _two_tier_robustness(prep, problem, tiers)
+        kpis |= _two_tier_robustness(prep, problem, tiers) | extra
         decision = fold_two_tier(problem, tiers)
         return SitePlan(
             problem,
@@ -525,12 +587,12 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
             warnings=warnings,
         )
     problem = facility_problem(prep, excluded)
-    decision = solve_facility(problem, model=cast(Any, model), time_limit_s=time_limit_s, seed=seed)
+    decision, extra = _solve_single_tier_plan(prep, problem, model, time_limit_s, seed)
     issues = check_sites(problem, decision)
     if issues:
         raise VerificationError("site plan failed the independent check: " + "; ".join(issues[:10]))
     kpis, notes = _economics(prep, problem, decision)
-    kpis |= _robustness(prep, problem, decision)
+    kpis |= _robustness(prep, problem, decision) | extra
     return SitePlan(
         problem,
         decision,
