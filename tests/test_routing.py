@@ -223,3 +223,30 @@ def test_break_fallback_inserts_breaks_afterwards() -> None:
     assert fixed is not None
     assert verify_routes(problem, fixed) == []
     assert [v.kind for v in fixed.routes[0].visits].count("break") == 1
+
+
+def test_iterated_local_search_really_runs(shared_data: Path) -> None:
+    """OR-Tools 9.15 ignores use_iterated_local_search in SolveWithParameters and stops
+    at the first local optimum: the ILS path must leave that optimum behind."""
+    from optimizer.routing import improve
+    from optimizer.routing.solve import LSM, SearchConfig, search_parameters, solve_once
+
+    inst = read_vrplib(shared_data / "cvrplib" / "X" / "X-n101-k25.vrp")
+    p = inst.problem
+    assert improve.plain(p)
+    params = search_parameters(p, 2.0, improve.ILS)
+    ils = params.iterated_local_search_parameters
+    assert params.use_iterated_local_search and not ils.improve_perturbed_solution
+    assert ils.ruin_recreate_parameters.ruin_strategies[0].sisr.avg_num_removed_visits == 40
+    descent = solve_once(p, 2.0, config=SearchConfig(metaheuristic=LSM.GREEDY_DESCENT))
+    iterated = solve_once(p, 2.0, config=improve.ILS)
+    assert descent is not None and iterated is not None
+    assert iterated.distance_m < 0.98 * descent.distance_m
+    assert verify_routes(p, iterated) == []
+
+
+def test_ils_is_not_used_where_it_does_not_belong() -> None:
+    from optimizer.routing import improve
+
+    waste = waste_problem()
+    assert waste.facilities and not improve.plain(waste)  # unload trips: GLS path

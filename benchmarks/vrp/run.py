@@ -1,70 +1,105 @@
-"""Run the routing benchmark subset used in README.md; one CSV per set and solver.
+"""Run the routing benchmarks: sets x solvers x instances, two at a time.
 
-Usage: python benchmarks/vrp/run.py SET SOLVER [TIME_LIMIT_S]
-SET is x, solomon or kim. Rows are appended as instances finish.
+Usage:
+    python benchmarks/vrp/run.py --sets x,solomon --solvers optimizer,ortools,pyvrp,vroom \
+        --time-limit 30 [--jobs 2] [--max-n 401]
+
+Each (set, solver) writes ``{set}_{solver}_{limit}s.csv`` beside this file, a row as
+each instance finishes (rows are appended, so an interrupted run keeps what it has;
+delete the file to start over). Every job is one process solving one instance, so two
+jobs use the two cores and no job shares a core with another.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import logging
-import sys
+import re
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from optimizer.routing.bench import COLUMNS, run_benchmark
+from optimizer.routing.bench import COLUMNS, list_instances, read_instance, run_instance
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parents[2] / "shared" / "data"
+#: set name -> (benchmark kind, folder)
 SETS = {
-    "x": (
-        "cvrp",
-        DATA / "cvrplib" / "X",
-        [
-            "X-n101-k25",
-            "X-n129-k18",
-            "X-n157-k13",
-            "X-n186-k15",
-            "X-n219-k73",
-            "X-n256-k16",
-            "X-n284-k15",
-            "X-n322-k28",
-            "X-n351-k40",
-            "X-n393-k38",
-        ],
-    ),
-    "solomon": (
-        "vrptw",
-        DATA / "vrptw" / "solomon",
-        [
-            "C101",
-            "C205",
-            "R101",
-            "R109",
-            "R202",
-            "RC103",
-            "RC201",
-            "RC208",
-        ],
-    ),
-    "kim": ("wcvrptw", DATA / "waste" / "kim2006_wcvrptw", None),
+    "x": ("cvrp", DATA / "cvrplib" / "X"),
+    "a": ("cvrp", DATA / "cvrplib" / "A"),
+    "b": ("cvrp", DATA / "cvrplib" / "B"),
+    "e": ("cvrp", DATA / "cvrplib" / "E"),
+    "p": ("cvrp", DATA / "cvrplib" / "P"),
+    "m": ("cvrp", DATA / "cvrplib" / "M"),
+    "solomon": ("vrptw", DATA / "vrptw" / "solomon"),
+    "homberger200": ("vrptw", DATA / "vrptw" / "homberger_200"),
+    "kim": ("wcvrptw", DATA / "waste" / "kim2006_wcvrptw"),
 }
+
+
+def _customers(path: Path) -> int | None:
+    """Customers from a CVRPLIB name (X-n101-k25 -> 100), else None."""
+    found = re.search(r"-n(\d+)-", path.stem)
+    return int(found.group(1)) - 1 if found else None
+
+
+def _job(kind: str, path: str, solver: str, limit: float, workers: int) -> dict[str, object]:
+    return run_instance(read_instance(kind, Path(path)), solver, limit, workers=workers)
 
 
 def main() -> None:
     """Entry point."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    name, solver = sys.argv[1], sys.argv[2]
-    limit = float(sys.argv[3]) if len(sys.argv) > 3 else 30.0
-    kind, folder, subset = SETS[name]
-    out = Path(__file__).parent / f"{name}_{solver}_{int(limit)}s.csv"
-    with out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-
-        def write(row: dict[str, object]) -> None:
-            writer.writerow(row)
-            handle.flush()
-
-        run_benchmark(kind, folder, limit, solver, instances=subset, on_row=write)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", default="x")
+    parser.add_argument("--solvers", default="optimizer")
+    parser.add_argument("--time-limit", type=float, default=30.0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="processes per optimizer run")
+    parser.add_argument("--max-n", type=int, default=None, help="skip larger CVRPLIB instances")
+    parser.add_argument("--only", default="", help="comma-separated instance names")
+    args = parser.parse_args()
+    only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
+    jobs = []
+    suffix = f"_w{args.workers}" if args.workers > 1 else ""
+    for name in args.sets.split(","):
+        kind, folder = SETS[name]
+        outputs = {
+            solver: HERE / f"{name}_{solver}{suffix}_{int(args.time_limit)}s.csv"
+            for solver in args.solvers.split(",")
+        }
+        done: dict[str, set[str]] = {}
+        for solver, out in outputs.items():
+            done[solver] = set()
+            if out.exists():
+                with out.open() as handle:
+                    done[solver] = {row["instance"] for row in csv.DictReader(handle)}
+        # instance by instance, every solver on it: a partial run stays comparable
+        for path in list_instances(kind, folder):
+            n = _customers(path)
+            if args.max_n is not None and n is not None and n > args.max_n:
+                continue
+            if only and path.stem.lower() not in only:
+                continue
+            for solver, out in outputs.items():
+                if path.stem not in done[solver]:
+                    jobs.append((kind, path, solver, out))
+    print(f"{len(jobs)} jobs")
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = {
+            pool.submit(_job, kind, str(path), solver, args.time_limit, args.workers): out
+            for kind, path, solver, out in jobs
+        }
+        for future in as_completed(futures):
+            out = futures[future]
+            row = future.result()
+            new = not out.exists()
+            with out.open("a", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+                if new:
+                    writer.writeheader()
+                writer.writerow(row)
+            print(out.name, row["instance"], row["gap_pct"], flush=True)
 
 
 if __name__ == "__main__":

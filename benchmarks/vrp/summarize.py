@@ -16,7 +16,9 @@ def main() -> None:
         if path.stat().st_size == 0:
             continue
         frame = pd.read_csv(path)
-        frame["set"] = path.stem.split("_")[0]
+        parts = path.stem.split("_")  # set_solver[_wN]_LIMITs
+        frame["set"] = parts[0]
+        frame["solver"] = "_".join(parts[1:-1])
         frames.append(frame)
     if not frames:
         sys.exit("no result CSVs")

@@ -8,7 +8,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from optimizer.errors import InfeasibleError, InputError, Problem, VerificationError
 from optimizer.routing.construct import greedy_routes
@@ -156,8 +157,13 @@ class SearchConfig:
     neighbors_ratio: float = 0.0  # 0 = all neighbours
     min_neighbors: int = 0
     iterated: bool = False  # OR-Tools' iterated local search with SISR ruin
-    ruin_visits: int = 10
-    temperature: float = 0.0  # 0 = automatic simulated-annealing temperatures
+    ruin_visits: int = 10  # average stops removed per ruin (SISR)
+    ruin_sequence: int = 10  # longest string removed from one route (SISR)
+    recreate: int = FSS.LOCAL_CHEAPEST_INSERTION
+    improve_perturbed: bool = True  # local search after each recreate
+    # Simulated-annealing start temperature as a multiple of the mean arc cost (ends at
+    # 1/100 of it); 0 = OR-Tools' automatic temperatures (0.1x, sampled).
+    temperature: float = 0.0
 
 
 def default_first_solution(problem: RoutingProblem) -> int:
@@ -183,22 +189,49 @@ def search_parameters(
         params.ls_operator_neighbors_ratio = config.neighbors_ratio
         params.ls_operator_min_neighbors = config.min_neighbors or 20
     if config.iterated:
-        params.use_iterated_local_search = True
-        params.local_search_metaheuristic = LSM.GREEDY_DESCENT
-        ils = params.iterated_local_search_parameters
-        rr = ils.ruin_recreate_parameters
-        ruin = rr.ruin_strategies.add()
-        ruin.sisr.max_removed_sequence_size = 10
-        ruin.sisr.avg_num_removed_visits = config.ruin_visits
-        ruin.sisr.bypass_factor = 0.01
-        sa = ils.reference_solution_acceptance_strategy.simulated_annealing
-        if config.temperature:
-            sa.initial_temperature = config.temperature
-            sa.final_temperature = config.temperature / 100
-        else:
-            sa.automatic_temperatures = True
+        _iterated_local_search(params, config, _mean_arc_cost(problem))
     params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     return params
+
+
+def _mean_arc_cost(problem: RoutingProblem) -> float:
+    """Mean cost of an arc between two distinct nodes (scale of SA temperatures)."""
+    d = problem.distance_m
+    n = d.shape[0]
+    per_km = float(np.mean([v.cost_per_km for v in problem.vehicles])) if problem.vehicles else 1.0
+    return float(d.sum()) / max(1, n * (n - 1)) * per_km
+
+
+def _iterated_local_search(
+    params: pywrapcp.RoutingSearchParameters, config: SearchConfig, mean_arc: float
+) -> None:
+    """OR-Tools' iterated local search: SISR ruin and recreate, then greedy descent;
+    simulated annealing decides which perturbed solution to continue from."""
+    params.use_iterated_local_search = True
+    params.local_search_metaheuristic = LSM.GREEDY_DESCENT
+    ils = params.iterated_local_search_parameters
+    ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+    ils.improve_perturbed_solution = config.improve_perturbed
+    rr = ils.ruin_recreate_parameters
+    del rr.ruin_strategies[:]
+    ruin = rr.ruin_strategies.add()
+    ruin.sisr.max_removed_sequence_size = config.ruin_sequence
+    ruin.sisr.avg_num_removed_visits = config.ruin_visits
+    ruin.sisr.bypass_factor = 0.01
+    rr.recreate_strategy.heuristic = config.recreate
+    reference = ils.reference_solution_acceptance_strategy
+    reference.Clear()
+    sa = reference.simulated_annealing
+    sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
+    if config.temperature:
+        sa.automatic_temperatures = False
+        sa.initial_temperature = config.temperature * mean_arc
+        sa.final_temperature = config.temperature * mean_arc / 100
+    else:
+        sa.automatic_temperatures = True
+    best = ils.best_solution_acceptance_strategy
+    best.Clear()
+    best.greedy_descent.SetInParent()
 
 
 def routes_to_indices(model: Model, sequences: Sequences) -> list[list[int]]:
@@ -227,6 +260,10 @@ def run_search(
     """One OR-Tools search, optionally warm-started from ``initial``."""
     params = search_parameters(model.problem, time_limit_s, config)
     routing = model.routing
+    if config is not None and config.iterated:
+        # OR-Tools 9.15 runs its ILS only through this entry point, which takes no
+        # warm start (SolveWithParameters silently ignores use_iterated_local_search).
+        return routing.SolveWithIteratedLocalSearch(params)
     if initial:
         routing.CloseModelWithParameters(params)
         start = routing.ReadAssignmentFromRoutes(routes_to_indices(model, initial), True)
