@@ -250,3 +250,14 @@ def test_ils_is_not_used_where_it_does_not_belong() -> None:
 
     waste = waste_problem()
     assert waste.facilities and not improve.plain(waste)  # unload trips: GLS path
+
+
+def test_a_warm_start_is_never_lost_to_the_ils(shared_data: Path) -> None:
+    """ILS cannot start from given routes, so a warm start must go to GLS, which keeps
+    the starting cost as an upper bound."""
+    from optimizer.routing import improve
+
+    p = read_vrplib(shared_data / "cvrplib" / "X" / "X-n101-k25.vrp").problem
+    first = solve_routes(p, time_limit_s=2)
+    again = improve.improve(p, 0.5, initial=first.sequences())
+    assert again is not None and again.distance_m <= first.distance_m

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from optimizer.cli import main
+from optimizer.errors import InfeasibleError
 from optimizer.location.tiers import (
     Tier,
     TwoTierProblem,
@@ -185,7 +186,10 @@ def test_size_options_open_one_size_within_the_budget(scenario: Path, tmp_path: 
     plan = _sites(scenario, tmp_path / "small")
     opened = {f["id"] for f in plan["facilities"] if f["open"]}
     assert "sorting_south_small" in opened and "sorting_south" not in opened
-    assert plan["kpis"]["capex_kzt"] <= 50_000_000
+    built = sum(
+        f["capex_kzt"] for f in plan["facilities"] if f["open"] and f["state"] == "proposed"
+    )
+    assert built <= 50_000_000
 
 
 def test_size_options_never_open_together(scenario: Path, tmp_path: Path) -> None:
@@ -242,7 +246,7 @@ def test_robust_plan_spreads_residue_until_the_samples_fit() -> None:
     assert sum(robust.to_tier1.values()) == pytest.approx(10.0)
 
 
-def test_robustness_target_is_reported(scenario: Path, tmp_path: Path) -> None:
+def test_robustness_target_is_wired_through(scenario: Path, tmp_path: Path) -> None:
     _set(scenario, "economics", "target_robustness = 0.9")
     plan = _sites(scenario, tmp_path / "out")
     kpis = plan["kpis"]
@@ -259,3 +263,32 @@ def test_robustness_target_needs_samples(
     assert "robustness_samples = 0" in scenario.read_text()
     code = main(["sites", str(scenario), "--out", str(tmp_path / "out"), "--time-limit", "5"])
     assert code == 1 and "robustness_samples" in capsys.readouterr().err
+
+
+def test_sorting_without_a_landfill_for_its_residue_is_named() -> None:
+    p = _tiny(capacity_landfill=50.0)
+    no_landfill = p.replace(
+        tier2=dataclasses.replace(
+            p.tier2,
+            ids=(),
+            kind=(),
+            accepts=np.zeros((0, 1), bool),
+            capacity=np.zeros(0),
+            fixed_cost=np.zeros(0),
+            must_open=np.zeros(0, bool),
+            may_open=np.zeros(0, bool),
+        ),
+        cost2=np.zeros((1, 0)),
+        direct_cost=np.zeros((1, 0)),
+    )
+    with pytest.raises(InfeasibleError, match="landfill that may open can take its residue"):
+        solve_two_tier(no_landfill)
+
+
+def test_check_rejects_residue_to_a_site_that_takes_none_and_negative_flows() -> None:
+    p = _tiny(capacity_landfill=50.0)
+    d = solve_two_tier(p)
+    treatment = p.replace(tier2=dataclasses.replace(p.tier2, kind=("treatment",)))
+    assert any("does not take residue" in e for e in check_two_tier(treatment, d))
+    negative = dataclasses.replace(d, residue={("S", "L"): -1.0})
+    assert any("negative" in e for e in check_two_tier(p, negative))

@@ -50,6 +50,10 @@ from optimizer.location.problem import BoolArray, FloatArray, relative_gap
 _SRC = "two-tier problem"
 
 
+#: Tier-2 kinds where a delivered tonne counts as recovered (recycled or composted).
+RECOVERY_KINDS = ("recycler", "composting")
+
+
 def _ro(a: Any, dtype: Any) -> Any:
     arr = np.array(a, dtype=dtype, copy=True)
     arr.setflags(write=False)
@@ -206,14 +210,18 @@ def solve_two_tier(
     acc_res = (
         t2.accepts_residue
         if t2.accepts_residue is not None
-        else np.array([k == "landfill" for k in t2.kind])
+        else np.array([k == "landfill" for k in t2.kind], dtype=bool)
     )
-    recycler = np.array([k in ("recycler", "composting") for k in t2.kind])
+    recycler = np.array([k in RECOVERY_KINDS for k in t2.kind], dtype=bool)
     # arcs
+    ok2 = np.isfinite(P.cost2) & acc_res[None, :] & t2.may_open[None, :]
+    # A tier-1 site can take a stream only if its residue has somewhere to go.
+    passes_on = ok2.any(axis=1)[:, None] | (rec >= 1.0)  # (m1, K)
     ok1 = (
         np.isfinite(P.cost1)[:, :, None]
         & t1.accepts[None, :, :]
         & t1.may_open[None, :, None]
+        & passes_on[None, :, :]
         & (P.supply[:, None, :] > 0)
     )
     ai, aj, ak = (v.astype(np.int64) for v in np.nonzero(ok1))
@@ -227,7 +235,6 @@ def solve_two_tier(
         bi, bl, bk = (v.astype(np.int64) for v in np.nonzero(ok3))
     else:
         bi = bl = bk = np.zeros(0, np.int64)
-    ok2 = np.isfinite(P.cost2) & acc_res[None, :] & t2.may_open[None, :]
     rj, rl = (v.astype(np.int64) for v in np.nonzero(ok2))
     # precheck: every (point, stream) with supply has a destination
     reach = ok1.any(axis=1)
@@ -238,7 +245,8 @@ def solve_two_tier(
         i, k = miss[0]
         raise InfeasibleError(
             f"stream {P.streams[k]!r} at point {P.point_ids[i]} has no licensed "
-            f"facility it can reach ({len(miss)} point-stream pairs in all)"
+            f"facility it can reach ({len(miss)} point-stream pairs in all; a sorting or "
+            "transfer site counts only when a landfill that may open can take its residue)"
         )
     total_supply = float(P.supply.sum())
     if P.min_recycling_rate and total_supply > 0:
@@ -442,6 +450,13 @@ def check_two_tier(problem: TwoTierProblem, d: TwoTierDecision) -> list[str]:
     residue_due = dict.fromkeys(P.tier1.ids, 0.0)
     recycled = 0.0
     rec = P.tier1.recovery
+    negative = [
+        t for t in (*d.to_tier1.values(), *d.to_tier2.values(), *d.residue.values()) if t < -1e-9
+    ]
+    if negative:
+        errs.append(f"{len(negative)} negative flows")
+    if d.to_tier2 and P.direct_cost is None:
+        errs.append("direct deliveries to tier 2 although the problem allows none")
     for (p, f, s), t in d.to_tier1.items():
         i, j, k = pidx[p], j1[f], sidx[s]
         served[i, k] += t
@@ -461,7 +476,7 @@ def check_two_tier(problem: TwoTierProblem, d: TwoTierDecision) -> list[str]:
             errs.append(f"{f} is not licensed for stream {s}")
         if f not in d.open_tier2:
             errs.append(f"flow to closed tier-2 site {f}")
-        if P.tier2.kind[j] in ("recycler", "composting"):
+        if P.tier2.kind[j] in RECOVERY_KINDS:
             recycled += t
     out1 = dict.fromkeys(P.tier1.ids, 0.0)
     for (f, g), t in d.residue.items():
@@ -469,6 +484,13 @@ def check_two_tier(problem: TwoTierProblem, d: TwoTierDecision) -> list[str]:
         in2[g] += t
         if g not in d.open_tier2:
             errs.append(f"residue to closed tier-2 site {g}")
+        takes_residue = (
+            P.tier2.accepts_residue[j2[g]]
+            if P.tier2.accepts_residue is not None
+            else P.tier2.kind[j2[g]] == "landfill"
+        )
+        if not takes_residue:
+            errs.append(f"residue from {f} sent to {g}, which does not take residue")
     tol = 1e-5 * max(1.0, float(P.supply.sum()))
     bad = np.argwhere(np.abs(served - P.supply) > tol)
     for i, k in bad[:10]:
@@ -613,16 +635,20 @@ def robust_two_tier(
     reliability, alpha)``; the reliability is measured, not assumed.
     """
     S = np.asarray(supply_samples, dtype=float)
-    base_total = float(problem.supply.sum())
-    hi = float(np.max(S.reshape(S.shape[0], -1).sum(axis=1)) / max(base_total, 1e-12))
-    hi = max(hi, 1.0)
+    # At the largest per-point ratio every sample is below alpha x mean everywhere, so a
+    # plan for that alpha holds in all of them (loads grow with supply).
+    mean = problem.supply
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(mean[None] > 0, S / np.where(mean > 0, mean, 1.0)[None], 0.0)
+    hi = max(1.0, float(ratio.max(initial=1.0)))
+    each_s = max(1.0, time_limit_s / 4)
 
     def attempt(alpha: float) -> tuple[TwoTierDecision, float] | None:
         try:
-            d = solve_two_tier(
-                problem.replace(supply=problem.supply * alpha), time_limit_s=time_limit_s
-            )
+            d = solve_two_tier(problem.replace(supply=problem.supply * alpha), time_limit_s=each_s)
         except InfeasibleError:
+            if alpha == 1.0:
+                raise  # the mean itself cannot be served: say why, not "robustness"
             return None
         if d.status not in ("optimal", "feasible"):
             return None

@@ -263,6 +263,8 @@ def run_search(
     if config is not None and config.iterated:
         # OR-Tools 9.15 runs its ILS only through this entry point, which takes no
         # warm start (SolveWithParameters silently ignores use_iterated_local_search).
+        if initial:
+            log.warning("iterated local search cannot start from the given routes")
         return routing.SolveWithIteratedLocalSearch(params)
     if initial:
         routing.CloseModelWithParameters(params)

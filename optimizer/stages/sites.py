@@ -516,6 +516,19 @@ def _target(prep: Prepared) -> float | None:
     return econ.target_robustness
 
 
+def _no_samples(prep: Prepared) -> InputError:
+    return InputError(
+        [
+            Problem(
+                prep.scenario.source_file,
+                "economics.target_robustness",
+                "the demand samples do not cover every collection point",
+                "give every point a generation estimate, or drop the target",
+            )
+        ]
+    )
+
+
 def _solve_two_tier_plan(
     prep: Prepared, problem: Any, time_limit_s: float
 ) -> tuple[Any, dict[str, Any]]:
@@ -526,7 +539,8 @@ def _solve_two_tier_plan(
     if target is None:
         return solve_two_tier(problem, time_limit_s=time_limit_s), {}
     cube = _supply_cube(prep, problem)
-    assert cube is not None
+    if cube is None:
+        raise _no_samples(prep)
     decision, _, alpha = robust_two_tier(problem, cube, target, time_limit_s=time_limit_s)
     return decision, {"robustness_target": target, "demand_inflation": round(alpha, 4)}
 
@@ -546,7 +560,8 @@ def _solve_single_tier_plan(
         )
         return decision, {}
     samples = _demand_samples(prep)
-    assert samples is not None
+    if samples is None:
+        raise _no_samples(prep)
     decision, _, alpha = chance_constrained_plan(
         problem, samples[1], target, time_limit_s=time_limit_s
     )
