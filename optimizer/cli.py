@@ -42,6 +42,26 @@ def _add_solver_options(parser: argparse.ArgumentParser) -> None:
         help="solver time limit in seconds",
     )
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="random seed")
+    parser.add_argument(
+        "--days",
+        type=_plan_days,
+        default=None,
+        metavar="N",
+        help="route N consecutive days, 1-7 (default: the scenario's plan_days); "
+        "the time limit applies to each day",
+    )
+
+
+def _plan_days(text: str) -> int:
+    """A number of plan days between 1 and 7 (a week)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 7:
+        msg = f"'{text}' is not a number of days from 1 to 7"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _add_out(parser: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -155,7 +175,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     out = run_and_write(
         demo_scenario_path(), Path(args.out), stage="plan", force=args.force,
-        time_limit_s=args.time_limit, seed=args.seed,
+        time_limit_s=args.time_limit, seed=args.seed, days=args.days,
     )  # fmt: skip
     print(f"Demo plan written to {out}/ in {time.perf_counter() - start:.1f} s")
     print(f"Open the map: {out / 'map.html'}")
@@ -169,7 +189,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     stage = args.command
     out = run_and_write(
         Path(args.scenario), Path(args.out), stage=stage, force=args.force,
-        time_limit_s=args.time_limit, seed=args.seed,
+        time_limit_s=args.time_limit, seed=args.seed, days=args.days,
         network_override=Path(args.network) if args.network else None,
         sites_from=Path(args.sites) if getattr(args, "sites", None) else None,
     )  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from optimizer.errors import InputError
 from optimizer.scenario import Scenario, load_scenario
-from optimizer.stages.assemble import SCHEMA_VERSION, Stage, assemble_plan
+from optimizer.stages.assemble import SCHEMA_VERSION, DayRoutes, Stage, assemble_plan
 from optimizer.stages.prepare import load_road_network, prepare
 from optimizer.stages.routes import solve_day_routes
 from optimizer.stages.sites import solve_sites
@@ -44,14 +44,18 @@ def build_plan(
     time_limit_s: float | None = None,
     seed: int | None = None,
     open_sites: set[str] | None = None,
+    days: int | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline (or one stage of it) and return the plan dictionary.
 
     The routes stage alone unloads at ``open_sites`` (e.g. chosen by an earlier
-    ``optimizer sites`` run) or, without them, at the existing facilities.
+    ``optimizer sites`` run) or, without them, at the existing facilities. ``days``
+    consecutive days are routed (default: the scenario's ``plan_days``), each with
+    the full time limit.
     """
     limit = time_limit_s if time_limit_s is not None else scenario.solver.time_limit_s
     seed = seed if seed is not None else scenario.solver.seed
+    days = days if days is not None else scenario.solver.plan_days
     prep = prepare(scenario, network_override=network_override)
     sites = None
     if stage in ("plan", "sites"):
@@ -61,18 +65,18 @@ def build_plan(
         open_ids = set(open_sites)
     else:
         open_ids = {f.id for f in scenario.facilities if f.state == "existing"}
-    route_problem = route_plan = node_loc = None
+    routed: list[DayRoutes] = []
     if stage in ("plan", "routes"):
-        route_problem, route_plan, node_loc = solve_day_routes(
-            prep, open_ids, time_limit_s=limit, seed=seed
-        )
+        for day in range(1, days + 1):
+            problem, plan, node_loc = solve_day_routes(
+                prep, open_ids, time_limit_s=limit, seed=seed, day=day
+            )
+            routed.append(DayRoutes(day, problem, plan, node_loc))
     return assemble_plan(
         prep,
         stage=stage,
         sites=sites,
-        route_problem=route_problem,
-        route_plan=route_plan,
-        node_loc=node_loc,
+        days=routed,
         time_limit_s=limit,
         seed=seed,
         open_ids=open_ids,
@@ -154,6 +158,7 @@ def run_and_write(
     time_limit_s: float | None = None,
     seed: int | None = None,
     sites_from: Path | None = None,
+    days: int | None = None,
 ) -> Path:
     """Load a scenario, run the pipeline, write the plan folder atomically."""
     check_output_folder(out, force=force)
@@ -166,6 +171,7 @@ def run_and_write(
         time_limit_s=time_limit_s,
         seed=seed,
         open_sites=open_sites,
+        days=days,
     )
     return write_plan_folder(plan, out, force=force)
 

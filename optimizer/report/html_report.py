@@ -109,7 +109,7 @@ def _kpi_cards(plan: Mapping[str, Any]) -> str:
         _card("Transport work", fmt_num(k.get("tonne_km"), 0), "t·km"),
         _card("Fuel", fmt_num(k.get("fuel_l"), 0), "l"),
         _card("CO₂e", fmt_num(k.get("co2e_t"), 2), "t"),
-        _card("Transport cost", _money(k.get("cost_kzt")), "KZT/day"),
+        _card("Transport cost", _money(k.get("cost_kzt")), _period(plan)),
         _card("Sites cost", _money(k.get("sites_cost_kzt_per_year")), "KZT/yr"),
         _card("Vehicles used", fmt_int(k.get("vehicles_used"))),
         _card("Routes", fmt_int(len(routes))),
@@ -213,13 +213,54 @@ def _cost_chart(plan: Mapping[str, Any]) -> str:
         for t, v in sorted(by_type.items(), key=lambda kv: -kv[1])
     ]
     sites = (plan.get("kpis") or {}).get("sites_cost_kzt_per_year")
+    days = _days(plan)
     if sites:
-        per_day = float(sites) / DAYS_PER_YEAR
-        bars.append(Bar("sites (per day)", per_day, "#7c2d12", f"{fmt_int(per_day)} KZT"))
-    chart = hbar_chart(bars, title="Cost breakdown per plan day", unit="KZT")
+        share = float(sites) / DAYS_PER_YEAR * days
+        label = "sites (per day)" if days == 1 else f"sites ({days} days)"
+        bars.append(Bar(label, share, "#7c2d12", f"{fmt_int(share)} KZT"))
+    title = "Cost breakdown per plan day" if days == 1 else f"Cost breakdown over {days} plan days"
+    chart = hbar_chart(bars, title=title, unit="KZT")
     return chart + (
-        f'<div class="note">Site costs per year ÷ {DAYS_PER_YEAR} days; transport cost is '
-        "the sum over the plan's routes.</div>"
+        f'<div class="note">Site costs per year ÷ {DAYS_PER_YEAR} days × plan days; transport '
+        "cost is the sum over the plan's routes.</div>"
+    )
+
+
+def _figures_scope(plan: Mapping[str, Any]) -> str:
+    days = _days(plan)
+    if days == 1:
+        return "per plan day unless stated"
+    return f"totals over {days} plan days unless stated; trucks = the busiest day"
+
+
+def _days(plan: Mapping[str, Any]) -> int:
+    """How many consecutive days the plan routes (1 for a day plan or a site plan)."""
+    return int((plan.get("kpis") or {}).get("plan_days") or 1)
+
+
+def _period(plan: Mapping[str, Any]) -> str:
+    days = _days(plan)
+    return "KZT/day" if days == 1 else f"KZT / {days} days"
+
+
+def _days_table(plan: Mapping[str, Any]) -> str:
+    """One row per plan day (multi-day plans only)."""
+    rows = (plan.get("kpis") or {}).get("route_kpis_by_day") or []
+    if len(rows) < 2:
+        return ""
+    body = "".join(
+        f"<tr><td class='n'>{esc(r.get('day'))}</td><td class='n'>{fmt_int(r.get('vehicles_used'))}</td>"
+        f"<td class='n'>{fmt_int(r.get('stops_served'))}</td><td class='n'>{fmt_int(r.get('unserved_stops'))}</td>"
+        f"<td class='n'>{fmt_int(r.get('unload_trips'))}</td><td class='n'>{fmt_num(r.get('distance_km'), 1)}</td>"
+        f"<td class='n'>{fmt_num(r.get('working_h'), 1)}</td><td class='n'>{fmt_num(r.get('tonnes'), 1)}</td>"
+        f"<td class='n'>{fmt_int(r.get('cost_kzt'))}</td></tr>"
+        for r in rows
+    )
+    return (
+        "<h2>Plan days</h2><table class='t days'><thead><tr><th class='n'>Day</th>"
+        "<th class='n'>Trucks</th><th class='n'>Stops</th><th class='n'>Unserved</th>"
+        "<th class='n'>Unloads</th><th class='n'>km</th><th class='n'>Working h</th>"
+        f"<th class='n'>t</th><th class='n'>Cost KZT</th></tr></thead><tbody>{body}</tbody></table>"
     )
 
 
@@ -322,7 +363,7 @@ def render_report(
         f"<title>Report — {esc(title)}</title><style>{_CSS}</style></head><body><main>"
         f"<h1>{esc(title)}</h1><div class='sub'>{sub}</div>"
         f"<div class='sub'>{link_html}</div>"
-        f"<h2>Key figures (per plan day unless stated)</h2>{_kpi_cards(plan)}"
+        f"<h2>Key figures ({_figures_scope(plan)})</h2>{_kpi_cards(plan)}{_days_table(plan)}"
         "<h2>Overview</h2><div class='row'>"
         f"<div class='panel'>{mini_map_svg(plan, 560, 400)}"
         "<div class='note'>Grey: streets · coloured: routes · filled circles: open "

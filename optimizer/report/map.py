@@ -320,11 +320,13 @@ def _add_route(
     tolerance: float,
     weight: float,
     stop_slots: dict[tuple[float, float], int],
+    show: bool = True,
 ) -> None:
     """One route layer: line, arrows, numbered stops, unloads and breaks.
 
     ``stop_slots`` counts markers already placed at a position, so stops of
     several routes at the same place (one truck per stream) sit side by side.
+    ``show=False`` leaves the layer off until it is ticked in the layer list.
     """
     pts = points_by_id(plan)
     streams = streams_by_id(plan)
@@ -333,7 +335,7 @@ def _add_route(
         f"{esc(route_label(route))} · {fmt_num(route.get('distance_km'), 1)} km · "
         f"{fmt_num(route.get('tonnes'), 1)} t"
     )
-    fg = folium.FeatureGroup(name=name, show=True)
+    fg = folium.FeatureGroup(name=name, show=show)
     geometry = route_geometry(route)
     simple = simplify_lines([geometry], tolerance)
     line = simple[0] if simple else []
@@ -516,12 +518,18 @@ def build_map(
     _add_catchments(m, plan)
     _add_zones(m, plan)
     routes = sorted_routes(plan)
-    slots: dict[tuple[float, float], int] = {}
+    # Multi-day plans open on their first day; the other days are in the layer list.
+    first_day = min((r.get("day") or 1 for r in routes), default=1)
+    slots_by_day: dict[object, dict[tuple[float, float], int]] = {}
     for i, route in enumerate(routes):
         # With a few routes, earlier (lower) lines are drawn wider so routes that
         # share a street stay visible as a coloured edge around the later ones.
         weight = 3.0 if large else 4.0 + (3.5 * (len(routes) - 1 - i) if len(routes) <= 6 else 0)
-        _add_route(m, plan, route, route_color(i), large, route_tol, weight, slots)
+        day = route.get("day") or 1
+        _add_route(
+            m, plan, route, route_color(i), large, route_tol, weight,
+            slots_by_day.setdefault(day, {}), show=day == first_day,
+        )  # fmt: skip
     _add_unserved(m, plan)
     _add_residue(m, plan)
     _add_sites(m, plan)

@@ -263,6 +263,10 @@ def kpi_html(plan: Mapping[str, Any]) -> str:
         ("Cost", f"{fmt_int(k.get('cost_kzt'))} KZT"),
         ("CO₂e", f"{fmt_num(k.get('co2e_t'), 2)} t"),
     ]
+    days = int(k.get("plan_days") or 1)
+    if days > 1:  # totals over the days; trucks = the busiest day
+        rows.insert(0, ("Plan days", f"{days} (day 1 shown)"))
+        rows[3] = ("Trucks (busiest day)", fmt_int(k.get("vehicles_used")))
     body = "".join(f"<tr><td>{a}</td><td class='v'>{b}</td></tr>" for a, b in rows)
     cls = " class='warn'" if unserved else ""
     body += f"<tr{cls}><td>Unserved stops</td><td class='v'>{fmt_int(unserved)}</td></tr>"

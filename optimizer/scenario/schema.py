@@ -345,6 +345,9 @@ class SolverSpec(StrictRecord):
     # The season of the day the routes are planned for. Warm is the peak: every
     # mixed-waste container is emptied daily. Sites are always sized on the annual average.
     plan_season: Literal["warm", "cold", "annual"] = "warm"
+    # Consecutive days to route (7 = a week). A container emptied every k days is
+    # collected on one day in k, on the same days every week (see stages/routes.py).
+    plan_days: int = Field(default=1, ge=1, le=7)
     # False: a stop the fleet cannot serve makes the plan infeasible (exit 2).
     # True: such stops are left out and listed with the reason.
     allow_unserved: bool = False

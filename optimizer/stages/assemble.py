@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from optimizer.location.economics import FACTORS
@@ -98,10 +100,20 @@ def _residue_records(prep: Prepared, sites: SitePlan | None) -> list[dict[str, A
     return out
 
 
+@dataclass(frozen=True)
+class DayRoutes:
+    """The verified routes of one plan day, with the problem they solve."""
+
+    day: int
+    problem: Any  # optimizer.routing.RoutingProblem
+    plan: Any  # optimizer.routing.RoutePlan
+    node_loc: list[str]
+
+
 def _route_records(
-    prep: Prepared, problem: Any, route_plan: Any, node_loc: list[str]
+    prep: Prepared, problem: Any, route_plan: Any, node_loc: list[str], day: int, first: int
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """Routes as plan records with street geometry, and the fleet KPIs."""
+    """Routes as plan records (numbered from ``first``) with street geometry, and KPIs."""
     from optimizer import network as nw
 
     sc = prep.scenario
@@ -109,9 +121,11 @@ def _route_records(
     records: list[dict[str, Any]] = []
     totals = {"distance_km": 0.0, "driving_h": 0.0, "working_h": 0.0, "tonnes": 0.0, "tonne_km": 0.0,
               "fuel_l": 0.0, "cost_kzt": 0.0}  # fmt: skip
-    for number, route in enumerate(route_plan.routes, start=1):
+    number = first - 1
+    for route in route_plan.routes:
         if not any(v.kind == "stop" for v in route.visits):
             continue
+        number += 1
         vt = vt_by_vehicle.get(route.vehicle_id)
         stops = []
         order: list[int] = []
@@ -161,7 +175,7 @@ def _route_records(
                 "id": f"R{number}",
                 "vehicle_id": route.vehicle_id,
                 "vehicle_type": vt.id if vt else "",
-                "day": 1,
+                "day": day,
                 "depot_id": problem.node_ids[route.visits[0].node],
                 "distance_km": _round(distance_km),
                 "duration_min": _round(route.duration_s / 60.0, 1),
@@ -182,14 +196,30 @@ def _route_records(
     return records, totals
 
 
+def _days_assumption(season: str, days: int) -> str:
+    """How the plan days relate to collection frequencies, in words."""
+    load = (
+        "A stop's load is the waste accumulated since its last visit "
+        "(tonnes per day × 7 / visits per week). Sites are sized on the annual average."
+    )
+    if days <= 1:
+        return (
+            f"Routes are planned for one {season}-season day: the stops due on day 1 of the "
+            f"collection pattern (daily streams every day; every-k-days streams on one day in k). {load}"
+        )
+    return (
+        f"Routes are planned for {days} consecutive {season}-season days: daily streams are "
+        "collected every day, a stream emptied every k days on one day in k, always the same "
+        f"days (spread over the points by a stable hash so the days carry similar work). {load}"
+    )
+
+
 def assemble_plan(
     prep: Prepared,
     *,
     stage: Stage,
     sites: SitePlan | None,
-    route_problem: Any | None,
-    route_plan: Any | None,
-    node_loc: list[str] | None,
+    days: Sequence[DayRoutes] = (),
     time_limit_s: float,
     seed: int,
     open_ids: set[str] | None = None,
@@ -205,9 +235,10 @@ def assemble_plan(
         prep, decision, sites.problem if sites else None, open_ids, sites.excluded if sites else {}
     )
     index = prep.location_index
-    due: set[str] | None = None
-    if route_problem is not None:
-        due = {route_problem.node_ids[i] for i in route_problem.stops}
+    due_days: dict[str, list[int]] = {}
+    for d in days:
+        for i in d.problem.stops:
+            due_days.setdefault(d.problem.node_ids[i], []).append(d.day)
     rows: list[dict[Any, Any]] = prep.demand.to_dict("records")
     points = [
         {
@@ -220,24 +251,50 @@ def assemble_plan(
             "m3_per_day": _round(row["m3_per_day"], 4),
             "visits_per_week": _round(row["visits_per_week"], 2),
             "containers": int(row.get("containers") or 0),
-            "due_today": None if due is None else f"{row['point_id']}|{row['stream']}" in due,
+            "due_today": None
+            if not days
+            else 1 in due_days.get(f"{row['point_id']}|{row['stream']}", []),
+            "due_days": due_days.get(f"{row['point_id']}|{row['stream']}", []) if days else None,
             "snap_distance_m": _round(prep.snapped.distance_m[index[f"pt:{row['point_id']}"]], 1),
         }
         for row in rows
     ]
     routes: list[dict[str, Any]] = []
-    unserved: list[dict[str, str]] = []
+    unserved: list[dict[str, Any]] = []
     totals: dict[str, float] = {}
-    if route_plan is not None and route_problem is not None and node_loc is not None:
-        routes, totals = _route_records(prep, route_problem, route_plan, node_loc)
-        unserved = [
+    by_day: list[dict[str, Any]] = []
+    for d in days:
+        records, day_totals = _route_records(
+            prep, d.problem, d.plan, d.node_loc, d.day, len(routes) + 1
+        )
+        day_unserved = [
             {
-                "point_id": route_problem.node_ids[n].split("|", 1)[0],
-                "stream": route_problem.stream[n],
+                "point_id": d.problem.node_ids[n].split("|", 1)[0],
+                "stream": d.problem.stream[n],
+                "day": d.day,
                 "reason": reason,
             }
-            for n, reason in route_plan.unserved
+            for n, reason in d.plan.unserved
         ]
+        routes += records
+        unserved += day_unserved
+        for key, value in day_totals.items():
+            totals[key] = totals.get(key, 0.0) + value
+        by_day.append(
+            {
+                "day": d.day,
+                "distance_km": _round(day_totals["distance_km"], 2),
+                "working_h": _round(day_totals["working_h"], 2),
+                "tonnes": _round(day_totals["tonnes"], 2),
+                "cost_kzt": _round(day_totals["cost_kzt"], 0),
+                "vehicles_used": len(records),
+                "stops_served": sum(1 for r in records for s in r["stops"] if s["kind"] == "stop"),
+                "unserved_stops": len(day_unserved),
+                "unload_trips": sum(
+                    1 for r in records for s in r["stops"] if s["kind"] == "unload"
+                ),
+            }
+        )
     generated = float(prep.demand["tonnes_per_day"].sum())
     fixed_per_year = sum(f.fixed_cost_kzt_per_year for f in sc.facilities if f.id in open_ids)
     kpis = {
@@ -250,7 +307,8 @@ def assemble_plan(
         "fuel_l": _round(totals.get("fuel_l", 0.0), 1),
         "co2e_t": _round(totals.get("fuel_l", 0.0) * DIESEL.value / 1000.0, 3),
         "cost_kzt": _round(totals.get("cost_kzt", 0.0), 0),
-        "vehicles_used": len(routes),
+        # the fleet a day needs: the busiest day's trucks
+        "vehicles_used": max((b["vehicles_used"] for b in by_day), default=0),
         "vehicles_available": sum(vt.count for vt in sc.fleet),
         "stops_served": sum(1 for r in routes for s in r["stops"] if s["kind"] == "stop"),
         "unserved_stops": len(unserved),
@@ -261,9 +319,12 @@ def assemble_plan(
         if decision is not None
         else None,
     }
-    if route_plan is None:  # the site stage alone: no fleet figures rather than zeros
+    if not days:  # the site stage alone: no fleet figures rather than zeros
         for key in ROUTE_KPIS:
             kpis[key] = None
+    else:
+        kpis["plan_days"] = len(days)
+        kpis["route_kpis_by_day"] = by_day
     if sites is not None:
         kpis |= sites.kpis
     streets = prep.network.street_polylines()
@@ -271,9 +332,7 @@ def assemble_plan(
     assumptions = [
         f"CO2e from diesel at {DIESEL.value} {DIESEL.unit} ({DIESEL.source}).",
         f"Transport cost in the site model: {sc.solver.transport_cost_kzt_per_t_km} KZT per tonne-km.",
-        f"Routes are planned for one {sc.solver.plan_season}-season day on which every stop is collected once; "
-        "its load is the waste accumulated since the last visit (tonnes per day × 7 / visits per week). "
-        "Sites are sized on the annual average.",
+        _days_assumption(sc.solver.plan_season, len(days)),
     ]
     if sc.generation is not None and sc.generation.source:
         assumptions.append(f"Generation norm: {sc.generation.source}")
@@ -299,8 +358,8 @@ def assemble_plan(
                 "time_limit_s": time_limit_s,
                 "seed": seed,
                 "sites_status": getattr(decision, "status", None),
-                "routes_status": getattr(route_plan, "status", None),
-                "routes_objective": getattr(route_plan, "objective", None),
+                "routes_status": days[0].plan.status if days else None,
+                "routes_objective": sum(d.plan.objective for d in days) if days else None,
             },
         },
         "network": {

@@ -147,8 +147,9 @@ def solve_day_routes(
     *,
     time_limit_s: float,
     seed: int,
+    day: int = 1,
 ) -> tuple[Any, Any, list[str]]:
-    """Solve and independently verify the day's collection routes.
+    """Solve and independently verify the collection routes of plan day ``day``.
 
     Days with more stops than the scenario's ``max_stops_per_part`` are split into
     areas routed in parallel (:mod:`optimizer.stages.split`); the merged plan is
@@ -159,7 +160,7 @@ def solve_day_routes(
     from optimizer.stages.split import solve_split
 
     sc = prep.scenario
-    problem, node_loc = routing_problem(prep, open_facility_ids)
+    problem, node_loc = routing_problem(prep, open_facility_ids, day=day)
     index = [prep.location_index[loc] for loc in node_loc]
     coords = np.column_stack([prep.snapped.lon[index], prep.snapped.lat[index]])
     plan = solve_split(
@@ -174,7 +175,7 @@ def solve_day_routes(
         reasons = Counter(reason for _, reason in plan.unserved)
         summary = "; ".join(f"{n} × {why}" for why, n in reasons.most_common(3))
         raise InfeasibleError(
-            f"{len(plan.unserved)} of {len(problem.stops)} stops could not be served ({summary}). "
+            f"day {day}: {len(plan.unserved)} of {len(problem.stops)} stops could not be served ({summary}). "
             "Add trucks or time (--time-limit), or set allow_unserved = true under [solver] "
             "to get the plan with these stops listed as unserved."
         )

@@ -1,0 +1,63 @@
+"""Several plan days in one plan: frequencies, numbering, totals, the command line."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from optimizer.cli import main
+from optimizer.stages.routes import due_on_day
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("week") / "plan"
+    assert main(["demo", "--out", str(out), "--days", "3", "--time-limit", "2"]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    plan["_dir"] = str(out)
+    return plan
+
+
+def test_each_stop_is_collected_exactly_on_its_days(week: dict) -> None:
+    served = Counter(
+        (s["ref_id"], s["stream"], r["day"])
+        for r in week["routes"]
+        for s in r["stops"]
+        if s["kind"] == "stop"
+    )
+    assert set(r["day"] for r in week["routes"]) == {1, 2, 3}
+    for point in week["points"]:
+        expected = [
+            d for d in (1, 2, 3)
+            if due_on_day(point["id"], point["stream"], point["visits_per_week"], d)
+        ]  # fmt: skip
+        assert point["due_days"] == expected
+        for d in (1, 2, 3):
+            assert served[(point["id"], point["stream"], d)] == (1 if d in expected else 0)
+    # The demo has a daily stream and an every-other-day one.
+    counts = Counter(len(p["due_days"]) for p in week["points"])
+    assert counts[3] > 0 and (counts[1] + counts[2]) > 0
+
+
+def test_totals_and_numbering_cover_all_days(week: dict) -> None:
+    k = week["kpis"]
+    assert k["plan_days"] == 3 and len(k["route_kpis_by_day"]) == 3
+    assert len({r["id"] for r in week["routes"]}) == len(week["routes"])
+    assert k["distance_km"] == pytest.approx(
+        sum(r["distance_km"] for r in week["routes"]), abs=0.05
+    )
+    assert k["vehicles_used"] == max(d["vehicles_used"] for d in k["route_kpis_by_day"])
+    assert k["stops_served"] == sum(d["stops_served"] for d in k["route_kpis_by_day"])
+    report = (Path(week["_dir"]) / "report.html").read_text()
+    assert "Plan days" in report and "totals over 3 plan days" in report
+
+
+@pytest.mark.parametrize("days", ["0", "8", "week"])
+def test_days_out_of_range_is_an_input_error(days: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["demo", "--days", days])
+    assert stop.value.code == 1
+    assert "number of days from 1 to 7" in capsys.readouterr().err
