@@ -42,7 +42,14 @@ MIN_DECOMPOSE = 150  # below this many stops, whole-problem GLS only (measured)
 #: OR-Tools' iterated local search: SISR ruin (Christiaens & Vanden Berghe 2020) of about
 #: 40 stops, cheapest-insertion recreate, simulated-annealing acceptance, and no local
 #: search after each recreate (more iterations: X-n351 2.7 % against 5.4 % with it).
-ILS = SearchConfig(iterated=True, ruin_visits=40, improve_perturbed=False)
+#: The first solution by local cheapest insertion: path-cheapest-arc (the plain-CVRP
+#: default) found none on X-n176-k26, whose fleet is 26 routes' worth of 28 trucks.
+ILS = SearchConfig(
+    first_solution=FSS.LOCAL_CHEAPEST_INSERTION,
+    iterated=True,
+    ruin_visits=40,
+    improve_perturbed=False,
+)
 #: A second process explores with a hotter annealing schedule (workers > 1).
 ILS_HOT = dataclasses.replace(ILS, temperature=0.3)
 USE_ILS = True  # plain problems: no unload trips, breaks or optional stops
@@ -163,12 +170,17 @@ def _single(
 ) -> RoutePlan | None:
     """One process: a race of first solutions with short GLS runs, then either
     decomposition (large problems) or a GLS restarted from the best plan."""
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
     if config.iterated and not initial:
         # One ILS run for the whole time: it cannot be warm-started, and cutting it
         # into a race or a decomposition gave back what it gains (measured on X).
-        return solve_once(problem, time_limit_s, config=config, balance=balance, unserved=unserved)
-    t0 = time.perf_counter()
-    deadline = t0 + time_limit_s
+        found = solve_once(problem, time_limit_s, config=config, balance=balance, unserved=unserved)
+        if found is not None or deadline - time.perf_counter() < 0.5:
+            return found
+        # no first solution: the GLS path with its race of strategies gets the rest
+        config = SearchConfig(first_solution=FSS.SAVINGS)
+        time_limit_s = deadline - time.perf_counter()
     n_stops = len(problem.stops) - len(unserved)
     split = decomposition and n_stops >= MIN_DECOMPOSE and problem.drop_penalty is None
     # Racing first solutions only pays on tiny problems: on larger ones GLS needs its
