@@ -261,3 +261,12 @@ def test_a_warm_start_is_never_lost_to_the_ils(shared_data: Path) -> None:
     first = solve_routes(p, time_limit_s=2)
     again = improve.improve(p, 0.5, initial=first.sequences())
     assert again is not None and again.distance_m <= first.distance_m
+
+
+def test_tight_fleet_still_gets_a_first_solution(shared_data: Path) -> None:
+    """X-n176-k26 needs 26 of its 28 trucks: path-cheapest-arc finds no first
+    solution there (plain OR-Tools fails the instance); the ILS must not."""
+    p = read_vrplib(shared_data / "cvrplib" / "X" / "X-n176-k26.vrp").problem
+    plan = solve_routes(p, time_limit_s=3)
+    assert verify_routes(p, plan) == [] and not plan.unserved
+    assert plan.vehicles_used <= len(p.vehicles)
