@@ -310,6 +310,12 @@ def _robustness(prep: Prepared, problem: Any, decision: Any) -> dict[str, Any]:
     }
 
 
+def _haul_rate(sc: Scenario) -> float:
+    """KZT per tonne-km of residue haul: its own rate, else the collection rate."""
+    haul = sc.solver.residue_haul_kzt_per_t_km
+    return sc.solver.transport_cost_kzt_per_t_km if haul is None else haul
+
+
 def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> Any:
     """The two-tier model of a scenario, cost per day.
 
@@ -361,8 +367,7 @@ def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
 
     t1, t2 = tier(idx1, True), tier(idx2, False)
     rate = sc.solver.transport_cost_kzt_per_t_km
-    haul = sc.solver.residue_haul_kzt_per_t_km
-    haul = rate if haul is None else haul
+    haul = _haul_rate(sc)
     pt_keys = [f"pt:{p}" for p in points]
     keys1 = [f"fac:{sc.facilities[j].id}" for j in idx1]
     keys2 = [f"fac:{sc.facilities[j].id}" for j in idx2]
@@ -424,14 +429,15 @@ def _two_tier_economics(prep: Prepared, problem: Any, d: Any) -> tuple[dict[str,
     sc = prep.scenario
     by_id = {f.id: f for f in sc.facilities}
     rate = sc.solver.transport_cost_kzt_per_t_km
-    haul = sc.solver.residue_haul_kzt_per_t_km
-    haul = rate if haul is None else haul
+    haul = _haul_rate(sc)
+    index, metres = prep.location_index, prep.matrix.distance_m
     collect_tkm = sum(
-        t * float(_km(prep, [f"pt:{p}"], [f"fac:{f}"])[0, 0])
+        t * float(metres[index[f"pt:{p}"], index[f"fac:{f}"]]) / 1000.0
         for (p, f, _), t in (*d.to_tier1.items(), *d.to_tier2.items())
     )
     haul_tkm = sum(
-        t * float(_km(prep, [f"fac:{f}"], [f"fac:{g}"])[0, 0]) for (f, g), t in d.residue.items()
+        t * float(metres[index[f"fac:{f}"], index[f"fac:{g}"]]) / 1000.0
+        for (f, g), t in d.residue.items()
     )
     landfilled = sum(t for (_, g), t in d.residue.items() if by_id[g].type == "landfill") + sum(
         t for (_, f, _), t in d.to_tier2.items() if by_id[f].type == "landfill"
