@@ -270,3 +270,24 @@ def test_tight_fleet_still_gets_a_first_solution(shared_data: Path) -> None:
     plan = solve_routes(p, time_limit_s=3)
     assert verify_routes(p, plan) == [] and not plan.unserved
     assert plan.vehicles_used <= len(p.vehicles)
+
+
+def test_second_process_anneals_differently(shared_data: Path) -> None:
+    """workers > 1 on a plain problem: the processes run ILS with different cooling
+    (else two near-deterministic runs would find the same plan) and the best is kept."""
+    from ortools.constraint_solver import routing_ils_pb2
+
+    from optimizer.routing import improve
+    from optimizer.routing.solve import search_parameters
+
+    p = read_vrplib(shared_data / "cvrplib" / "X" / "X-n101-k25.vrp").problem
+    schedules = [
+        search_parameters(
+            p, 1.0, c
+        ).iterated_local_search_parameters.reference_solution_acceptance_strategy.simulated_annealing.cooling_schedule_strategy
+        for c in (improve.ILS, improve.ILS_LINEAR)
+    ]
+    cooling = routing_ils_pb2.CoolingScheduleStrategy
+    assert schedules == [cooling.EXPONENTIAL, cooling.LINEAR]
+    plan = solve_routes(p, time_limit_s=4, workers=2)
+    assert verify_routes(p, plan) == [] and not plan.unserved

@@ -50,7 +50,10 @@ ILS = SearchConfig(
     ruin_visits=40,
     improve_perturbed=False,
 )
-#: A second process explores with a hotter annealing schedule (workers > 1).
+#: Other processes (workers > 1) anneal differently, which sends the search down other
+#: paths: linear cooling matched the geometric one on 20 X instances (2.20 % vs 2.24 %)
+#: but on other instances, so the better of the two averaged 1.91 %.
+ILS_LINEAR = dataclasses.replace(ILS, linear_cooling=True)
 ILS_HOT = dataclasses.replace(ILS, temperature=0.3)
 USE_ILS = True  # plain problems: no unload trips, breaks or optional stops
 
@@ -260,7 +263,7 @@ def improve(
         plan = _single(problem, time_limit_s, seed, base, initial, balance, unserved, decomposition)
     else:
         configs = (
-            [ILS, ILS_HOT, dataclasses.replace(ILS, ruin_visits=20)]
+            [ILS, ILS_LINEAR, ILS_HOT, dataclasses.replace(ILS, ruin_visits=20)]
             if base.iterated
             else [
                 SearchConfig(),

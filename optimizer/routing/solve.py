@@ -162,8 +162,10 @@ class SearchConfig:
     recreate: int = FSS.LOCAL_CHEAPEST_INSERTION
     improve_perturbed: bool = True  # local search after each recreate
     # Simulated-annealing start temperature as a multiple of the mean arc cost (ends at
-    # 1/100 of it); 0 = OR-Tools' automatic temperatures (0.1x, sampled).
+    # ``final_temperature`` times it); 0 = OR-Tools' automatic temperatures (0.1x, sampled).
     temperature: float = 0.0
+    final_temperature: float = 0.01  # end temperature as a share of the start one
+    linear_cooling: bool = False  # SA temperature falls linearly instead of geometrically
 
 
 def default_first_solution(problem: RoutingProblem) -> int:
@@ -222,11 +224,12 @@ def _iterated_local_search(
     reference = ils.reference_solution_acceptance_strategy
     reference.Clear()
     sa = reference.simulated_annealing
-    sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
+    cooling = routing_ils_pb2.CoolingScheduleStrategy
+    sa.cooling_schedule_strategy = cooling.LINEAR if config.linear_cooling else cooling.EXPONENTIAL
     if config.temperature:
         sa.automatic_temperatures = False
         sa.initial_temperature = config.temperature * mean_arc
-        sa.final_temperature = config.temperature * mean_arc / 100
+        sa.final_temperature = config.temperature * mean_arc * config.final_temperature
     else:
         sa.automatic_temperatures = True
     best = ils.best_solution_acceptance_strategy
