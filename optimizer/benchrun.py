@@ -79,6 +79,7 @@ def run_bench_command(
     network: str | None,
     points: int,
     out: Path,
+    workers: int = 1,
 ) -> str:
     """Dispatch ``optimizer bench KIND`` to its runner and write the results."""
     if kind == "matrix":
@@ -124,7 +125,13 @@ def run_bench_command(
     else:
         from optimizer.routing.bench import run_benchmark
 
-        rows = run_benchmark(kind, folder, time_limit_s, solver=solver or "optimizer")  # type: ignore[arg-type]
+        rows = run_benchmark(
+            kind,
+            folder,
+            time_limit_s,
+            solver=solver or "optimizer",
+            workers=workers,
+        )
     if not rows:
         raise InputError.one(
             str(folder),

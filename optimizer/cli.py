@@ -33,6 +33,14 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _workers(text: str) -> int:
+    """A process count for the search: 1 to 8."""
+    if not text.isdigit() or not 1 <= int(text) <= 8:
+        msg = f"'{text}' is not a process count from 1 to 8"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def _add_solver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-limit",
@@ -165,6 +173,13 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--points", type=int, default=500, metavar="N", help="(matrix) number of points"
     )
+    bench.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="(optimizer) search processes per instance, 1-8; the best plan wins",
+    )
     bench.add_argument("--out", required=True, metavar="results.csv")
     return parser
 
@@ -266,7 +281,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     text = run_bench_command(
         args.kind, instances=args.instances, time_limit_s=args.time_limit, solver=args.solver,
-        network=args.network, points=args.points, out=Path(args.out),
+        network=args.network, points=args.points, out=Path(args.out), workers=args.workers,
     )  # fmt: skip
     print(text)
     return 0

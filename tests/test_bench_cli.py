@@ -36,7 +36,8 @@ def test_bench_cflp_cap41(shared_data: Path, tmp_path: Path) -> None:
     assert float(row["gap_pct"]) == pytest.approx(0.0, abs=0.01)
 
 
-def test_bench_cvrp_small(shared_data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_bench_cvrp_small(shared_data: Path, tmp_path: Path, workers: str) -> None:
     src = shared_data / "cvrplib" / "E"
     folder = tmp_path / "cvrp"
     folder.mkdir()
@@ -46,7 +47,12 @@ def test_bench_cvrp_small(shared_data: Path, tmp_path: Path) -> None:
     (folder / "bks.csv").write_text("".join(lines))
     out = tmp_path / "cvrp.csv"
     assert (
-        main(["bench", "cvrp", "--instances", str(folder), "--time-limit", "2", "--out", str(out)])
+        main(
+            [
+                *("bench", "cvrp", "--instances", str(folder), "--time-limit", "2"),
+                *("--workers", workers, "--out", str(out)),
+            ]
+        )
         == 0
     )
     (row,) = _rows(out)
@@ -68,3 +74,19 @@ def test_bench_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     code = main(["bench", "vrptw", "--instances", str(tmp_path), "--out", str(tmp_path / "r.csv")])
     assert code == 1
     assert "no vrptw instance files found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workers", ["0", "9", "two"])
+def test_bench_bad_worker_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(
+            [
+                *("bench", "cvrp", "--instances", str(tmp_path)),
+                *("--workers", workers, "--out", str(tmp_path / "r.csv")),
+            ]
+        )
+    assert stop.value.code == 1
+    assert "process count from 1 to 8" in capsys.readouterr().err
+    assert not (tmp_path / "r.csv").exists()
