@@ -73,7 +73,9 @@ def main() -> None:
             done[solver] = set()
             if out.exists():
                 with out.open() as handle:
-                    done[solver] = {row["instance"] for row in csv.DictReader(handle)}
+                    # rows name the instance as its file does inside (Solomon-style files
+                    # say R1_2_1 in r1_2_1.txt): compare without case
+                    done[solver] = {row["instance"].lower() for row in csv.DictReader(handle)}
         # instance by instance, every solver on it: a partial run stays comparable
         for path in list_instances(kind, folder):
             n = _customers(path)
@@ -82,7 +84,7 @@ def main() -> None:
             if only and path.stem.lower() not in only:
                 continue
             for solver, out in outputs.items():
-                if path.stem not in done[solver]:
+                if path.stem.lower() not in done[solver]:
                     jobs.append((kind, path, solver, out))
     print(f"{len(jobs)} jobs")
     with ProcessPoolExecutor(args.jobs) as pool:
