@@ -370,3 +370,17 @@ def test_numpy_values_in_plan_are_written(plan: dict[str, Any], tmp_path: Path) 
     again = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
     assert again["kpis"]["vehicles_used"] == 2
     assert len(again["routes"][0]["geometry"]) == len(plan["routes"][0]["geometry"])
+
+
+def test_long_bar_labels_are_not_clipped() -> None:
+    """A facility id such as 'sorting_south_candidate sorting' must fit left of the
+    axis (the Astana report cut it to 'ng_south_candidate')."""
+    from optimizer.report.svg import Bar, hbar_chart
+
+    label = "sorting_south_candidate sorting"
+    svg = hbar_chart(
+        [Bar(label, 40.0, "#000", "40%"), Bar("short", 10.0, "#000", "10%")], title="t"
+    )
+    x = float(re.search(r'<g class="bar"><text x="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+    assert x >= 6.0 * len(label)  # right-aligned at x: the text starts at x - its width
+    assert 'width="640"' in svg  # the chart keeps its width; the plot gives way

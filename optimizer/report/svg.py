@@ -67,6 +67,10 @@ def hbar_chart(
     bottom = 26
     # room for the longest value text after a full-length bar (~6.6 px a char)
     text_w = max(90, int(6.6 * max((len(b.text) for b in bars), default=8)) + 12)
+    # and room for the longest label before the axis (``label_width`` is the least)
+    label_width = max(
+        label_width, min(360, int(6.6 * max((len(b.label) for b in bars), default=0)) + 12)
+    )
     plot_w = max(120, width - label_width - text_w)
     height = top + bottom + row_h * max(1, len(bars))
     vmax = _nice_max(max_value or max((b.value for b in bars), default=0.0))
