@@ -162,9 +162,8 @@ class SearchConfig:
     recreate: int = FSS.LOCAL_CHEAPEST_INSERTION
     improve_perturbed: bool = True  # local search after each recreate
     # Simulated-annealing start temperature as a multiple of the mean arc cost (ends at
-    # ``final_temperature`` times it); 0 = OR-Tools' automatic temperatures (0.1x, sampled).
+    # 1/100 of it); 0 = OR-Tools' automatic temperatures (0.1x, sampled).
     temperature: float = 0.0
-    final_temperature: float = 0.01  # end temperature as a share of the start one
     linear_cooling: bool = False  # SA temperature falls linearly instead of geometrically
 
 
@@ -229,7 +228,7 @@ def _iterated_local_search(
     if config.temperature:
         sa.automatic_temperatures = False
         sa.initial_temperature = config.temperature * mean_arc
-        sa.final_temperature = config.temperature * mean_arc * config.final_temperature
+        sa.final_temperature = config.temperature * mean_arc / 100
     else:
         sa.automatic_temperatures = True
     best = ils.best_solution_acceptance_strategy
