@@ -168,7 +168,7 @@ def test_arrow_positions_follow_direction() -> None:
 # --------------------------------------------------------------------- CSV tables
 def test_routes_csv_rows_in_order(plan: dict[str, Any], tmp_path: Path) -> None:
     write_outputs(plan, tmp_path)
-    with (tmp_path / "routes.csv").open(encoding="utf-8") as fh:
+    with (tmp_path / "routes.csv").open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     required = [
         "route_id",
@@ -207,7 +207,7 @@ def test_route_rows_columns_are_declared(plan: dict[str, Any]) -> None:
 
 def test_sites_csv(plan: dict[str, Any], tmp_path: Path) -> None:
     write_outputs(plan, tmp_path)
-    with (tmp_path / "sites.csv").open(encoding="utf-8") as fh:
+    with (tmp_path / "sites.csv").open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(plan["facilities"]) + len(plan["depots"])
     excluded = [r for r in rows if r["state"] == "excluded"]

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .compare import load_plan, relative_href, render_comparison
 from .geojson import routes_geojson, sites_geojson, write_geojson
@@ -63,7 +64,7 @@ def write_outputs(plan: dict[str, Any], out_dir: Path, *, online: bool = False) 
     written.append(write_geojson(sites_geojson(plan), out_dir / "sites.geojson"))
     written.append(write_map(plan, out_dir / "map.html", online=online))
     sheet_paths = write_route_sheets(plan, out_dir / "sheets")
-    sheets = {vid: f"sheets/{p.name}" for vid, p in sheet_paths.items()}
+    sheets = {vid: f"sheets/{quote(p.name)}" for vid, p in sheet_paths.items()}
     links = [
         ("Interactive map", "map.html"),
         ("routes.csv", "routes.csv"),

@@ -12,20 +12,28 @@ __all__ = [
     "FACILITY_LETTER",
     "FACILITY_TYPE_COLOR",
     "ROUTE_PALETTE",
+    "PointIndex",
     "esc",
     "find_point",
     "fmt_hhmm",
     "fmt_int",
+    "fmt_money",
     "fmt_num",
     "natural_key",
     "points_by_id",
+    "points_by_key",
     "route_color",
     "route_geometry",
     "route_label",
+    "shift_times",
     "sorted_routes",
     "stop_stream",
     "streams_by_id",
 ]
+
+#: Collection points keyed by ``(point id, stream id)``: one physical site has
+#: one record per stream collected there, all sharing the point id.
+PointIndex = dict[tuple[str, str], dict[str, Any]]
 
 # Distinct, colour-blind-friendly-ish hues; red is kept for protection zones and
 # grey for streets, so neither appears here.
@@ -103,6 +111,23 @@ def fmt_num(value: Any, digits: int = 1) -> str:
 def fmt_int(value: Any) -> str:
     """A whole number with thousands grouping, or an em dash when missing."""
     return fmt_num(value, 0)
+
+
+def fmt_money(value: Any) -> str:
+    """Compact money: ``21 549``, ``215.0 M``, ``1.20 bn`` (em dash when missing)."""
+    if value is None:
+        return "—"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return esc(value)
+    if math.isnan(v):
+        return "—"
+    if abs(v) >= 1e9:
+        return f"{v / 1e9:.2f} bn"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.1f} M"
+    return fmt_int(v)
 
 
 def sorted_routes(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -205,23 +230,64 @@ def route_geometry(route: Mapping[str, Any]) -> list[list[float]]:
     return [[float(s["lon"]), float(s["lat"])] for s in route.get("stops") or []]
 
 
-def find_point(points: Mapping[str, Mapping[str, Any]], ref: Any) -> Mapping[str, Any] | None:
-    """The collection point a stop refers to.
+def points_by_key(plan: Mapping[str, Any]) -> PointIndex:
+    """Collection points keyed by ``(point id, stream id)``.
 
-    Accepts the plain point id and also ``"<point id>|<stream>"`` (one visit
-    per point and stream), which some planners emit.
+    Several streams share one point id (a container site with a green and a
+    yellow bin), so the id alone does not identify a record.
     """
-    key = str(ref)
-    if key in points:
-        return points[key]
-    if "|" in key:
-        return points.get(key.split("|", 1)[0])
-    return None
+    return {(str(p["id"]), str(p.get("stream") or "")): p for p in plan.get("points") or []}
 
 
-def stop_stream(ref: Any, point: Mapping[str, Any] | None) -> str:
-    """Stream id of a stop: the ``|stream`` suffix of its ref if any, else the point's."""
-    key = str(ref)
+def _split_ref(ref: Any) -> tuple[str, str]:
+    """``"P1|msw"`` → ``("P1", "msw")``; a plain id gets an empty stream."""
+    key = str(ref if ref is not None else "")
     if "|" in key:
-        return key.split("|", 1)[1]
-    return str((point or {}).get("stream", ""))
+        pid, stream = key.split("|", 1)
+        return pid, stream
+    return key, ""
+
+
+def find_point(points: PointIndex, ref: Any, stream: Any = None) -> dict[str, Any] | None:
+    """The collection-point record of a stop or unserved item.
+
+    Looked up by ``(point id, stream)``; ``ref`` may also be
+    ``"<point id>|<stream>"``.  Without any stream the record is returned only
+    when the id has exactly one (guessing would mislabel another stream's stop).
+    """
+    pid, suffix = _split_ref(ref)
+    sid = str(stream or suffix or "")
+    if sid:
+        return points.get((pid, sid))
+    matches = [p for (i, _), p in points.items() if i == pid]
+    return matches[0] if len(matches) == 1 else None
+
+
+def stop_stream(stop: Mapping[str, Any], points: PointIndex | None = None) -> str:
+    """Stream id of a route stop: the stop's own ``stream`` (plan.json schema v1).
+
+    Older plans without it fall back to a ``|stream`` suffix of ``ref_id``,
+    then to the point's stream when only one record has that id.
+    """
+    own = stop.get("stream")
+    if own:
+        return str(own)
+    pid, suffix = _split_ref(stop.get("ref_id"))
+    if suffix:
+        return suffix
+    point = find_point(points or {}, pid)
+    return str((point or {}).get("stream") or "")
+
+
+def shift_times(route: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """``(start, end)`` minutes of a truck's day: leaving the depot, back at it.
+
+    Taken from the ``depot_start`` / ``depot_end`` stops (first and last stop by
+    ``seq`` when a plan lacks those kinds).
+    """
+    stops = sorted(route.get("stops") or [], key=lambda s: s.get("seq", 0))
+    if not stops:
+        return None, None
+    start = next((s for s in stops if s.get("kind") == "depot_start"), stops[0])
+    end = next((s for s in reversed(stops) if s.get("kind") == "depot_end"), stops[-1])
+    return start.get("departure_min"), end.get("arrival_min")

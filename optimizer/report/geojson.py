@@ -14,7 +14,7 @@ from typing import Any
 import shapely
 from shapely.geometry import mapping, shape
 
-from .common import fmt_hhmm, route_color, route_geometry, sorted_routes
+from .common import fmt_hhmm, points_by_key, route_color, route_geometry, sorted_routes, stop_stream
 
 __all__ = [
     "routes_geojson",
@@ -34,8 +34,12 @@ def _feature(geometry: dict[str, Any], properties: dict[str, Any], fid: str) -> 
 
 
 def routes_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
-    """Route lines (one per vehicle and day) and their stops as points."""
+    """Route lines (one per vehicle and day) and their stops as points.
+
+    Each stop feature carries the stop's own ``stream`` (collection stops only).
+    """
     features: list[dict[str, Any]] = []
+    pts = points_by_key(plan)
     for i, route in enumerate(sorted_routes(plan)):
         geom = route_geometry(route)
         coords = [_pos(c[0], c[1]) for c in geom]
@@ -76,6 +80,7 @@ def routes_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
                         "seq": s.get("seq"),
                         "kind": s.get("kind"),
                         "ref_id": s.get("ref_id"),
+                        "stream": stop_stream(s, pts) if s.get("kind") == "stop" else None,
                         "arrival": fmt_hhmm(s.get("arrival_min")),
                         "departure": fmt_hhmm(s.get("departure_min")),
                         "service_min": s.get("service_min"),

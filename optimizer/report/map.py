@@ -33,6 +33,7 @@ from .common import (
     fmt_hhmm,
     fmt_num,
     points_by_id,
+    points_by_key,
     route_color,
     route_geometry,
     route_label,
@@ -205,10 +206,10 @@ def _add_unserved(m: folium.Map, plan: Mapping[str, Any]) -> None:
     unserved = plan.get("unserved") or []
     if not unserved:
         return
-    pts = points_by_id(plan)
+    pts = points_by_key(plan)
     fg = folium.FeatureGroup(name=f"Unserved points ({len(unserved)})", show=True)
     for item in unserved:
-        point = find_point(pts, item.get("point_id"))
+        point = find_point(pts, item.get("point_id"), item.get("stream"))
         if not point:
             continue
         tip = f"Unserved {item.get('point_id')}: {item.get('reason') or ''}"
@@ -226,7 +227,7 @@ def _add_unserved(m: folium.Map, plan: Mapping[str, Any]) -> None:
                     f"Unserved point {esc(item.get('point_id'))}",
                     [
                         ("Reason", esc(item.get("reason"))),
-                        ("Stream", esc(point.get("stream"))),
+                        ("Stream", esc(item.get("stream") or point.get("stream"))),
                         ("Tonnes/day", fmt_num(point.get("tonnes_per_day"), 2)),
                     ],
                 ),
@@ -328,7 +329,7 @@ def _add_route(
     several routes at the same place (one truck per stream) sit side by side.
     ``show=False`` leaves the layer off until it is ticked in the layer list.
     """
-    pts = points_by_id(plan)
+    pts = points_by_key(plan)
     streams = streams_by_id(plan)
     name = (
         f'<span style="color:{colour};font-weight:bold">━━</span> '
@@ -364,8 +365,9 @@ def _add_route(
         seq = stop.get("seq")
         if kind == "stop":
             collected = max(0.0, load - prev_load)
-            point = find_point(pts, stop.get("ref_id"))
-            stream_id = stop_stream(stop.get("ref_id"), point)
+            stream_id = stop_stream(stop, pts)
+            point = find_point(pts, stop.get("ref_id"), stream_id)
+            stream_name = str((streams.get(stream_id) or {}).get("name", stream_id))
             if large:
                 compact.append(
                     [
@@ -384,7 +386,6 @@ def _add_route(
                     ]
                 )
             else:
-                stream_name = str((streams.get(stream_id) or {}).get("name", stream_id))
                 key = (round(lat, 5), round(lon, 5))
                 slot = stop_slots.get(key, 0)
                 stop_slots[key] = slot + 1
@@ -398,11 +399,11 @@ def _add_route(
                         class_name="stop-icon",
                     ),
                     tooltip=esc(
-                        f"{seq}. {stop.get('ref_id')} · "
+                        f"{seq}. {stop.get('ref_id')} · {stream_name} · "
                         f"{fmt_hhmm(stop.get('arrival_min'))} · {route_label(route)}"
                     ),
                     popup=folium.Popup(
-                        stop_popup(stop, route, collected, point, stream_name),
+                        stop_popup(stop, route, collected, point, stream_name, stream_id),
                         max_width=320,
                     ),
                 ).add_to(fg)

@@ -166,10 +166,17 @@ def control_js(position: str, html_text: str, css_class: str) -> str:
     )
 
 
-def popup_table(title: str, rows: Sequence[tuple[str, str]]) -> str:
-    """A popup body: a bold title over a two-column table (values are HTML)."""
+def popup_table(
+    title: str, rows: Sequence[tuple[str, str]], data: Mapping[str, Any] | None = None
+) -> str:
+    """A popup body: a bold title over a two-column table (values are HTML).
+
+    ``data`` becomes escaped ``data-*`` attributes (machine-readable ids, so a
+    check can tie a popup to its plan record).
+    """
     body = "".join(f"<tr><td>{esc(k)}</td><td>{v}</td></tr>" for k, v in rows)
-    return f'<div class="popup"><h4>{title}</h4><table>{body}</table></div>'
+    attrs = "".join(f' data-{esc(k)}="{esc(v)}"' for k, v in (data or {}).items())
+    return f'<div class="popup"{attrs}><h4>{title}</h4><table>{body}</table></div>'
 
 
 def stop_popup(
@@ -178,8 +185,13 @@ def stop_popup(
     collected: float,
     point: Mapping[str, Any] | None,
     stream_name: str,
+    stream_id: str = "",
 ) -> str:
-    """Popup of a collection stop: route, stream, tonnes, times, load, distance."""
+    """Popup of a collection stop: route, stream, tonnes, times, load, distance.
+
+    ``stream_id``/``stream_name`` are the stop's own stream (never the point's:
+    several streams share a point id).
+    """
     rows = [
         ("Route", esc(route_label(route))),
         ("Stream", esc(stream_name)),
@@ -199,7 +211,10 @@ def stop_popup(
     ]
     if point and point.get("district"):
         rows.insert(2, ("District", esc(point["district"])))
-    return popup_table(f"Stop {esc(stop.get('seq'))} · {esc(stop.get('ref_id'))}", rows)
+    if point and point.get("street"):
+        rows.insert(2, ("Street", esc(point["street"])))
+    data = {"route": route.get("id"), "seq": stop.get("seq"), "stream": stream_id}
+    return popup_table(f"Stop {esc(stop.get('seq'))} · {esc(stop.get('ref_id'))}", rows, data)
 
 
 def facility_popup(fac: Mapping[str, Any]) -> str:

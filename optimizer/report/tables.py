@@ -1,21 +1,31 @@
-"""Tabular outputs: ``routes.csv``, ``sites.csv`` and printable route sheets."""
+"""Tabular outputs: ``routes.csv``, ``sites.csv`` and printable route sheets.
+
+The CSV files are UTF-8 with a byte-order mark so Excel reads Cyrillic and
+Kazakh names correctly, and text cells that start with ``= + - @`` (or a tab
+or carriage return) get a leading ``'`` so a spreadsheet never runs them as a
+formula; numbers, negative ones included, stay numbers.
+"""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
+import unicodedata
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .common import (
+    PointIndex,
     esc,
     find_point,
     fmt_hhmm,
     fmt_num,
-    points_by_id,
+    points_by_key,
     route_label,
+    shift_times,
     sorted_routes,
     stop_stream,
     streams_by_id,
@@ -24,8 +34,11 @@ from .common import (
 __all__ = [
     "ROUTE_COLUMNS",
     "SITE_COLUMNS",
+    "csv_cell",
     "route_rows",
+    "safe_file_names",
     "site_rows",
+    "vehicle_spec",
     "write_route_sheets",
     "write_routes_csv",
     "write_sites_csv",
@@ -40,6 +53,7 @@ ROUTE_COLUMNS: tuple[str, ...] = (
     "kind",
     "ref_id",
     "name",
+    "street",
     "stream",
     "lon",
     "lat",
@@ -93,7 +107,7 @@ def _names(plan: Mapping[str, Any]) -> dict[str, str]:
 
 def route_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per stop per vehicle per day, in visiting order."""
-    pts = points_by_id(plan)
+    pts = points_by_key(plan)
     names = _names(plan)
     rows: list[dict[str, Any]] = []
     for route in sorted_routes(plan):
@@ -102,8 +116,10 @@ def route_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
         for stop in stops:
             ref = str(stop.get("ref_id") or "")
             load = float(stop.get("load_after_t") or 0.0)
-            point = find_point(pts, ref) if stop.get("kind") == "stop" else None
-            collected = max(0.0, load - prev) if stop.get("kind") == "stop" else 0.0
+            is_stop = stop.get("kind") == "stop"
+            stream = stop_stream(stop, pts) if is_stop else ""
+            point = find_point(pts, ref, stream) if is_stop else None
+            collected = max(0.0, load - prev) if is_stop else 0.0
             rows.append(
                 {
                     "route_id": route["id"],
@@ -114,7 +130,8 @@ def route_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "kind": stop.get("kind", ""),
                     "ref_id": ref,
                     "name": names.get(ref, (point or {}).get("district", "")),
-                    "stream": stop_stream(ref, point) if stop.get("kind") == "stop" else "",
+                    "street": _street(point),
+                    "stream": stream,
                     "lon": stop.get("lon"),
                     "lat": stop.get("lat"),
                     "arrival": fmt_hhmm(stop.get("arrival_min")),
@@ -172,23 +189,49 @@ def site_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _street(point: Mapping[str, Any] | None) -> str:
+    """The street or address of a collection point, when the plan carries one."""
+    if not point:
+        return ""
+    return str(point.get("street") or point.get("address") or "")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as written, never runs as a formula.
+
+    Missing values become empty; text starting with ``= + - @``, a tab or a
+    carriage return gets a leading ``'``; numbers (and booleans) pass unchanged,
+    so ``-3.5`` stays a number.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> Path:
+    """Write rows as UTF-8-with-BOM CSV (Excel-friendly, formula-safe cells)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({c: "" if row.get(c) is None else row.get(c) for c in columns})
+            writer.writerow({c: csv_cell(row.get(c)) for c in columns})
     return path
 
 
 def write_routes_csv(plan: Mapping[str, Any], path: Path) -> Path:
-    """Write ``routes.csv`` (columns :data:`ROUTE_COLUMNS`, UTF-8)."""
+    """Write ``routes.csv`` (columns :data:`ROUTE_COLUMNS`, UTF-8 with BOM)."""
     return _write_csv(path, ROUTE_COLUMNS, route_rows(plan))
 
 
 def write_sites_csv(plan: Mapping[str, Any], path: Path) -> Path:
-    """Write ``sites.csv`` (columns :data:`SITE_COLUMNS`, UTF-8)."""
+    """Write ``sites.csv`` (columns :data:`SITE_COLUMNS`, UTF-8 with BOM)."""
     return _write_csv(path, SITE_COLUMNS, site_rows(plan))
 
 
@@ -207,6 +250,7 @@ tr.break td { background: #e0f2fe; }
 tr.depot td { background: #f3f4f6; }
 td.chk { width: 40px; }
 td.ll { font-size: 11px; color: #374151; white-space: nowrap; }
+.truck { margin: 2px 0 8px; }
 .route { page-break-after: always; break-after: page; }
 .route:last-child { page-break-after: auto; break-after: auto; }
 @media print { body { margin: 8mm; } a { color: inherit; text-decoration: none; } }
@@ -214,43 +258,94 @@ td.ll { font-size: 11px; color: #374151; white-space: nowrap; }
 """
 
 
+def vehicle_spec(plan: Mapping[str, Any], route: Mapping[str, Any]) -> dict[str, Any]:
+    """Payload (t) and body volume (m³, as stated in the fleet) of a route's truck.
+
+    Read from the route (``capacity_t``, ``body_m3``/``capacity_m3``) or from a
+    ``fleet`` entry whose ``id`` is the route's vehicle type; missing values are
+    ``None`` (plans written before the fleet was recorded).
+    """
+    spec: dict[str, Any] = {}
+    vtype = str(route.get("vehicle_type") or "")
+    for vt in plan.get("fleet") or []:
+        if str(vt.get("id")) == vtype:
+            spec = dict(vt)
+            break
+    payload = route.get("capacity_t", spec.get("capacity_t"))
+    body = route.get(
+        "body_m3", route.get("capacity_m3", spec.get("body_m3", spec.get("capacity_m3")))
+    )
+    return {"capacity_t": payload, "body_m3": body}
+
+
+def _truck_line(plan: Mapping[str, Any], route: Mapping[str, Any]) -> str:
+    """ "Truck: side_loader · payload 11 t · body 20 m³" (says so when unknown)."""
+    spec = vehicle_spec(plan, route)
+    payload = (
+        f"payload {fmt_num(spec['capacity_t'], 1)} t"
+        if spec["capacity_t"] is not None
+        else "payload not in the plan"
+    )
+    body = (
+        f"body {fmt_num(spec['body_m3'], 1)} m³"
+        if spec["body_m3"] is not None
+        else "body volume not in the plan"
+    )
+    return (
+        f"<div class='truck'>Truck {esc(route.get('vehicle_id'))} "
+        f"({esc(route.get('vehicle_type'))}) · {payload} · {body}</div>"
+    )
+
+
+def _stop_action(kind: str, unload_no: int, place: str) -> str:
+    """The action column: "Collect", "Unload 2 at Alash landfill", "Break"…"""
+    if kind == "unload":
+        return f"Unload {unload_no} at {place}" if place else f"Unload {unload_no}"
+    return _KIND_LABEL.get(kind, kind)
+
+
 def _sheet_route_html(
-    plan: Mapping[str, Any], route: Mapping[str, Any], names: Mapping[str, str]
+    plan: Mapping[str, Any],
+    route: Mapping[str, Any],
+    names: Mapping[str, str],
+    pts: PointIndex,
+    streams: Mapping[str, Mapping[str, Any]],
 ) -> str:
-    pts = points_by_id(plan)
-    streams = streams_by_id(plan)
+    """One route of a sheet: header (shift, truck) and the stop table."""
     stops = sorted(route.get("stops") or [], key=lambda s: s.get("seq", 0))
-    start = fmt_hhmm(stops[0].get("departure_min")) if stops else ""
-    end = fmt_hhmm(stops[-1].get("arrival_min")) if stops else ""
+    start_min, end_min = shift_times(route)
     body: list[str] = []
     prev = 0.0
+    unload_no = 0
     for s in stops:
         kind = str(s.get("kind", ""))
         ref = str(s.get("ref_id") or "")
         load = float(s.get("load_after_t") or 0.0)
-        point = find_point(pts, ref) if kind == "stop" else None
+        sid = stop_stream(s, pts) if kind == "stop" else ""
+        point = find_point(pts, ref, sid) if kind == "stop" else None
         place = names.get(ref, "")
         if point:
             place = str(point.get("district") or "")
         stream = ""
         amount = ""
         if kind == "stop":
-            sid = stop_stream(ref, point)
             stream = str((streams.get(sid) or {}).get("name", sid))
             amount = f"{max(0.0, load - prev):.2f}"
         elif kind == "unload":
+            unload_no += 1
             amount = f"−{max(0.0, prev - load):.2f}"
         cls = {"unload": "unload", "break": "break"}.get(kind, "")
         if kind.startswith("depot"):
             cls = "depot"
         body.append(
-            f'<tr class="{cls}"><td class="n">{esc(s.get("seq"))}</td>'
+            f'<tr class="{cls}" data-seq="{esc(s.get("seq"))}" data-stream="{esc(sid)}">'
+            f'<td class="n">{esc(s.get("seq"))}</td>'
             f"<td>{fmt_hhmm(s.get('arrival_min'))}</td>"
             f"<td>{fmt_hhmm(s.get('departure_min'))}</td>"
-            f"<td>{esc(_KIND_LABEL.get(kind, kind))}</td>"
-            f"<td>{esc(ref)}</td><td>{esc(place)}</td>"
+            f"<td>{esc(_stop_action(kind, unload_no, names.get(ref, ref)))}</td>"
+            f"<td>{esc(ref)}</td><td>{esc(place)}</td><td>{esc(_street(point))}</td>"
             f'<td class="ll">{float(s["lat"]):.5f}, {float(s["lon"]):.5f}</td>'
-            f"<td>{esc(stream)}</td>"
+            f'<td class="stream">{esc(stream)}</td>'
             f'<td class="n">{amount}</td>'
             f'<td class="n">{fmt_num(s.get("load_after_t"), 2)}</td>'
             f'<td class="n">{fmt_num(s.get("load_after_m3"), 1)}</td>'
@@ -260,46 +355,87 @@ def _sheet_route_html(
         prev = load
     depot_name = names.get(str(route.get("depot_id")), str(route.get("depot_id", "")))
     n_collect = sum(1 for s in stops if s.get("kind") == "stop")
-    n_unload = sum(1 for s in stops if s.get("kind") == "unload")
     return (
-        f'<section class="route"><h2>Day {esc(route.get("day"))} · route '
-        f"{esc(route['id'])}</h2>"
+        f'<section class="route" data-route="{esc(route["id"])}"><h2>Day '
+        f"{esc(route.get('day'))} · route {esc(route['id'])}</h2>"
         f'<div class="meta">Depot: {esc(depot_name)} ({esc(route.get("depot_id"))})'
-        f" · start {start} · back {end} · {n_collect} collection stops · "
-        f"{n_unload} unload(s) · {fmt_num(route.get('distance_km'), 1)} km · "
-        f"{fmt_num(route.get('tonnes'), 2)} t</div>"
+        f" · leave {fmt_hhmm(start_min) or '—'} · back {fmt_hhmm(end_min) or '—'} · "
+        f"{n_collect} collection stops · {unload_no} unload(s) · "
+        f"{fmt_num(route.get('distance_km'), 1)} km · {fmt_num(route.get('tonnes'), 2)} t</div>"
+        f"{_truck_line(plan, route)}"
         "<table><thead><tr><th>#</th><th>Arrive</th><th>Leave</th><th>Action</th>"
-        "<th>Point / site</th><th>Place</th><th>Lat, lon</th><th>Stream</th><th>t</th>"
-        "<th>Load t</th><th>Load m³</th><th>km</th><th>Done</th></tr></thead>"
+        "<th>Point / site</th><th>Place</th><th>Street</th><th>Lat, lon</th><th>Stream</th>"
+        "<th>t</th><th>Load t</th><th>Load m³</th><th>km</th><th>Done</th></tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></section>"
     )
 
 
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "vehicle"
+#: Longest file-name stem (characters) derived from an id; leaves room for a
+#: collision suffix and ``.html`` within every file system's 255-byte limit.
+MAX_STEM = 60
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+|\s+')
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {
+    f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)
+}
+
+
+def _safe_stem(text: str) -> str:
+    """A file-name stem from an id: no separators, ``..``, control characters or
+    markup; letters of any script (Cyrillic, Kazakh) kept; at most :data:`MAX_STEM`."""
+    stem = unicodedata.normalize("NFC", text)
+    stem = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in stem)
+    stem = _UNSAFE.sub("_", stem)
+    stem = re.sub(r"\.{2,}", "_", stem).strip("._ ")[:MAX_STEM].rstrip("._ ")
+    if not stem or stem.lower().split(".")[0] in _WINDOWS_RESERVED:
+        stem = f"vehicle_{stem}" if stem else "vehicle"
+    return stem
+
+
+def safe_file_names(ids: Iterable[str]) -> dict[str, str]:
+    """Map each id to a distinct safe file-name stem.
+
+    Ids that clean to the same stem (``a/b`` and ``a_b``; names equal but for
+    case, for case-insensitive file systems) get a short hash of the id
+    appended, so each keeps its own file whatever the order.
+    """
+    ids = list(dict.fromkeys(ids))
+    stems = {i: _safe_stem(i) for i in ids}
+    counts: dict[str, int] = defaultdict(int)
+    for stem in stems.values():
+        counts[stem.lower()] += 1
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for i in ids:
+        stem = stems[i]
+        if counts[stem.lower()] > 1 or stem.lower() in taken:
+            digest = hashlib.sha1(i.encode("utf-8")).hexdigest()[:8]
+            stem = f"{stem}-{digest}"
+        while stem.lower() in taken:  # astronomically unlikely hash clash
+            stem += "_"
+        taken.add(stem.lower())
+        out[i] = stem
+    return out
 
 
 def write_route_sheets(plan: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     """One printable HTML sheet per vehicle (all its routes, one page per day).
 
-    Files are ``out_dir/<vehicle_id>.html`` (unsafe characters replaced);
+    Files are ``out_dir/<safe vehicle id>.html`` (see :func:`safe_file_names`);
     returns ``{vehicle_id: path}`` in route order.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     names = _names(plan)
+    pts = points_by_key(plan)
+    streams = streams_by_id(plan)
     by_vehicle: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for route in sorted_routes(plan):
         by_vehicle[str(route.get("vehicle_id", "?"))].append(route)
     scen = plan.get("scenario") or {}
     title = str(scen.get("title") or scen.get("name") or "Plan")
+    files = safe_file_names(by_vehicle)
     paths: dict[str, Path] = {}
-    used: set[str] = set()
     for vehicle, routes in by_vehicle.items():
-        fname = _safe_name(vehicle)
-        while fname in used:
-            fname += "_"
-        used.add(fname)
-        sections = "".join(_sheet_route_html(plan, r, names) for r in routes)
+        sections = "".join(_sheet_route_html(plan, r, names, pts, streams) for r in routes)
         vtype = routes[0].get("vehicle_type", "")
         doc = (
             "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -309,7 +445,7 @@ def write_route_sheets(plan: Mapping[str, Any], out_dir: Path) -> dict[str, Path
             f"{esc(', '.join(route_label(r) for r in routes))}</div>{sections}"
             "</body></html>"
         )
-        path = out_dir / f"{fname}.html"
+        path = out_dir / f"{files[vehicle]}.html"
         path.write_text(doc, encoding="utf-8")
         paths[vehicle] = path
     return paths

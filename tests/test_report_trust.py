@@ -1,0 +1,259 @@
+"""Can people trust what the outputs print?  Streams, units, sources, files, escaping.
+
+The stream test builds the real multi-stream demo plan once for the module (two
+streams share every container-site id) and checks that every writer prints each
+stop's own stream, exactly as plan.json records it.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from optimizer.cli import main
+from optimizer.report import build_map, write_outputs
+from optimizer.report.common import route_label
+from optimizer.report.tables import csv_cell, safe_file_names, write_route_sheets
+
+FIXTURE = Path(__file__).parent / "fixtures" / "plan_small.json"
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo plan folder, built once for the module (a few seconds)."""
+    out = tmp_path_factory.mktemp("trust") / "demo"
+    assert main(["demo", "--out", str(out), "--time-limit", "3"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_plan(demo_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((demo_dir / "plan.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture()
+def plan(demo_plan: dict[str, Any]) -> dict[str, Any]:
+    """A private copy of the demo plan a test may change."""
+    return copy.deepcopy(demo_plan)
+
+
+def expected_streams(plan: dict[str, Any]) -> dict[tuple[str, int], str]:
+    """``(route id, seq) -> stream id`` of every collection stop in plan.json."""
+    return {
+        (str(r["id"]), int(s["seq"])): str(s["stream"])
+        for r in plan["routes"]
+        for s in r["stops"]
+        if s["kind"] == "stop"
+    }
+
+
+class _Tables(HTMLParser):
+    """Collects the text of every table cell, with the last ``h2`` before each table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[tuple[str, list[list[str]]]] = []
+        self._h2: list[str] | None = None
+        self._last_h2 = ""
+        self._cell: list[str] | None = None
+        self._row: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "h2":
+            self._h2 = []
+        elif tag == "table":
+            self.tables.append((self._last_h2, []))
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h2" and self._h2 is not None:
+            self._last_h2 = "".join(self._h2).strip()
+            self._h2 = None
+        elif tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self.tables:
+            self.tables[-1][1].append(self._row)
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._h2 is not None:
+            self._h2.append(data)
+
+
+def sheet_streams(sheet_dir: Path, names: dict[str, str]) -> dict[tuple[str, int], str]:
+    """``(route id, seq) -> stream id`` as printed on the route sheets."""
+    by_name = {v: k for k, v in names.items()}
+    out: dict[tuple[str, int], str] = {}
+    for path in sorted(sheet_dir.glob("*.html")):
+        parser = _Tables()
+        parser.feed(path.read_text(encoding="utf-8"))
+        for h2, rows in parser.tables:
+            m = re.search(r"route (\S+)$", h2)
+            assert m, h2
+            header = rows[0]
+            col_seq, col_stream = header.index("#"), header.index("Stream")
+            for row in rows[1:]:
+                if row[col_stream]:
+                    out[(m.group(1), int(row[col_seq]))] = by_name[row[col_stream]]
+    return out
+
+
+def map_streams(plan: dict[str, Any], large: bool) -> dict[tuple[str, int], str]:
+    """``(route id, seq) -> stream id`` from the map's stop popups or stop data."""
+    html = build_map(plan, large_threshold=0 if large else 10_000).get_root().render()
+    names = {s["id"]: s["name"] for s in plan["streams"]}
+    by_name = {v: k for k, v in names.items()}
+    by_label = {route_label(r): str(r["id"]) for r in plan["routes"]}
+    out: dict[tuple[str, int], str] = {}
+    if large:
+        for m in re.finditer(
+            r"var c = [^,]+, info = (\".*?\"), names = .*?, d = (\[.*?\]);\n", html
+        ):
+            route = by_label[json.loads(m.group(1)).replace("&middot;", "·")]
+            for a in json.loads(m.group(2)):
+                out[(route, int(a[2]))] = str(a[10])
+    else:
+        pat = re.compile(
+            r"<h4>Stop (\d+) · [^<]*</h4><table><tr><td>Route</td><td>([^<]*)</td></tr>"
+            r"<tr><td>Stream</td><td>([^<]*)</td>"
+        )
+        for m in pat.finditer(html):
+            out[(by_label[m.group(2)], int(m.group(1)))] = by_name[m.group(3)]
+    return out
+
+
+# ------------------------------------------------------------- 1. stream labels
+def test_demo_plan_shares_point_ids_between_streams(demo_plan: dict[str, Any]) -> None:
+    """The premise: several stream records per point id, and stops of both streams."""
+    ids = [p["id"] for p in demo_plan["points"]]
+    assert len(ids) > len(set(ids))
+    assert len(set(expected_streams(demo_plan).values())) >= 2
+
+
+def printed_streams(
+    writer: str, demo_dir: Path, plan: dict[str, Any]
+) -> dict[tuple[str, int], str]:
+    """``(route id, seq) -> stream id`` as one writer prints it."""
+    if writer == "routes.csv":
+        with (demo_dir / "routes.csv").open(encoding="utf-8-sig", newline="") as fh:
+            rows = [r for r in csv.DictReader(fh) if r["kind"] == "stop"]
+        return {(r["route_id"], int(r["seq"])): r["stream"] for r in rows}
+    if writer == "sheets":
+        names = {s["id"]: s["name"] for s in plan["streams"]}
+        return sheet_streams(demo_dir / "sheets", names)
+    if writer == "routes.geojson":
+        gj = json.loads((demo_dir / "routes.geojson").read_text(encoding="utf-8"))
+        props = [f["properties"] for f in gj["features"]]
+        return {
+            (str(p["route_id"]), int(p["seq"])): p.get("stream")
+            for p in props
+            if p["feature"] == "stop" and p["kind"] == "stop"
+        }
+    return map_streams(plan, large=writer == "map (large mode)")
+
+
+@pytest.mark.parametrize(
+    "writer", ["routes.csv", "sheets", "routes.geojson", "map", "map (large mode)"]
+)
+def test_every_writer_prints_each_stops_own_stream(
+    writer: str, demo_dir: Path, demo_plan: dict[str, Any]
+) -> None:
+    expected = expected_streams(demo_plan)
+    assert len(expected) >= 40
+    printed = printed_streams(writer, demo_dir, demo_plan)
+    wrong = {k: (v, printed.get(k)) for k, v in expected.items() if printed.get(k) != v}
+    assert not wrong, f"{writer}: {len(wrong)} of {len(expected)} stops mislabelled"
+    assert printed.keys() == expected.keys()
+
+
+# ----------------------------------------------------------------- CSV for Excel
+def test_csv_cells_are_formula_safe_but_numbers_stay_numbers() -> None:
+    assert csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_cell("+7 701") == "'+7 701"
+    assert csv_cell("-x") == "'-x"
+    assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert csv_cell("\tx") == "'\tx"
+    assert csv_cell(-3.5) == -3.5
+    assert csv_cell(-2) == -2
+    assert csv_cell(None) == ""
+    assert csv_cell("Алаш") == "Алаш"
+
+
+def test_csv_files_have_bom_and_escaped_cells(plan: dict[str, Any], tmp_path: Path) -> None:
+    plan["facilities"][0]["name"] = "=cmd|' /C calc'!A0"
+    plan["depots"][0]["name"] = "Гараж №1"
+    write_outputs(plan, tmp_path)
+    for name in ("routes.csv", "sites.csv"):
+        assert (tmp_path / name).read_bytes().startswith(b"\xef\xbb\xbf"), name
+    with (tmp_path / "sites.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = {r["id"]: r for r in csv.DictReader(fh)}
+    assert rows[plan["facilities"][0]["id"]]["name"].startswith("'=cmd")
+    assert rows[plan["depots"][0]["id"]]["name"] == "Гараж №1"
+    with (tmp_path / "routes.csv").open(encoding="utf-8-sig", newline="") as fh:
+        first = next(csv.DictReader(fh))
+    assert float(first["lon"]) == pytest.approx(plan["routes"][0]["stops"][0]["lon"], abs=1e-9)
+
+
+# ----------------------------------------------------------- safe sheet file names
+HOSTILE_IDS = [
+    "../evil",
+    "a/b",
+    "a_b",
+    "Машина №1",
+    "<b>x</b>",
+    "..",
+    "CON",
+    "x\x00y\nz",
+    "A" * 300,
+]
+
+
+def test_safe_file_names_are_safe_unique_and_keep_cyrillic() -> None:
+    names = safe_file_names(HOSTILE_IDS)
+    stems = list(names.values())
+    assert len({s.lower() for s in stems}) == len(HOSTILE_IDS)
+    for stem in stems:
+        assert "/" not in stem and "\\" not in stem and ".." not in stem
+        assert not any(ord(c) < 32 for c in stem)
+        assert "<" not in stem and ">" not in stem
+        assert 0 < len(stem) <= 80
+        assert stem.lower() != "con"
+    assert names["Машина №1"].startswith("Машина")
+    assert names["a/b"] != names["a_b"]
+    # the same id always gets the same name, whatever else is in the plan
+    assert safe_file_names(["a/b", "a_b"]) == safe_file_names(["a_b", "a/b"])
+
+
+def test_route_sheets_for_hostile_vehicle_ids(plan: dict[str, Any], tmp_path: Path) -> None:
+    routes = plan["routes"]
+    ids = ["../evil", "a/b", "a_b", "Машина №1", "<b>x</b>"]
+    base = routes[0]
+    plan["routes"] = [
+        dict(copy.deepcopy(base), id=f"R{i}", vehicle_id=v) for i, v in enumerate(ids)
+    ]
+    out = tmp_path / "sheets"
+    paths = write_route_sheets(plan, out)
+    assert set(paths) == set(ids)
+    assert len({p.name for p in paths.values()}) == len(ids)
+    for vid, path in paths.items():
+        assert path.parent == out and path.is_file(), vid
+        text = path.read_text(encoding="utf-8")
+        assert "<b>x</b>" not in text
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths.values())
+    assert not (tmp_path / "evil.html").exists()
+    assert paths["Машина №1"].name.startswith("Машина")
+    assert len(routes) >= 1
