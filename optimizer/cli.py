@@ -1,7 +1,9 @@
 """The ``optimizer`` command: parse arguments, call the library, print, exit.
 
-Exit codes: 0 success, 1 bad input, 2 infeasible model, 3 internal error. A user
-mistake never prints a traceback; set ``OPTIMIZER_DEBUG=1`` to see one for bugs.
+Exit codes: 0 success, 1 bad input (usage errors included), 2 infeasible model,
+3 internal error, 130 interrupted (Ctrl-C or SIGTERM). A user mistake never prints a
+traceback; set ``OPTIMIZER_DEBUG=1`` to see one for bugs. Every command ends with a
+line saying what it achieved; long runs print a progress line per stage to stderr.
 """
 
 from __future__ import annotations
@@ -9,16 +11,25 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from types import FrameType
+from typing import Any, NoReturn
 
+from optimizer import __version__, progress
 from optimizer.errors import InputError, OptimizerError
 
 log = logging.getLogger("optimizer")
+
+# ---------------------------------------------------------------------------------
+# Arguments
 
 
 def _positive_seconds(text: str) -> float:
@@ -41,25 +52,6 @@ def _workers(text: str) -> int:
     return int(text)
 
 
-def _add_solver_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--time-limit",
-        type=_positive_seconds,
-        default=None,
-        metavar="S",
-        help="solver time limit in seconds",
-    )
-    parser.add_argument("--seed", type=int, default=None, metavar="N", help="random seed")
-    parser.add_argument(
-        "--days",
-        type=_plan_days,
-        default=None,
-        metavar="N",
-        help="route N consecutive days, 1-7 (default: the scenario's plan_days); "
-        "the time limit applies to each day",
-    )
-
-
 def _plan_days(text: str) -> int:
     """A number of plan days between 1 and 7 (a week)."""
     try:
@@ -72,15 +64,65 @@ def _plan_days(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    """A whole number, zero or more."""
+    if not text.isdigit():
+        msg = f"'{text}' is not a whole number (0 or more)"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
+def _add_solver_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--time-limit",
+        type=_positive_seconds,
+        default=None,
+        metavar="S",
+        help="time limit of the whole run in seconds, loading the network included "
+        "(default: the scenario's [solver] time_limit_s); reading the scenario and "
+        "writing the folder add a little",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="random seed of the solvers (default: the scenario's)",
+    )
+    parser.add_argument(
+        "--days",
+        type=_plan_days,
+        default=None,
+        metavar="N",
+        help="route N consecutive days, 1-7 (default: the scenario's plan_days); "
+        "the days share the time limit",
+    )
+
+
 def _add_out(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    where = f" (default: {default})" if default else ""
     parser.add_argument(
         "--out",
         default=default,
         required=default is None,
         metavar="DIR",
-        help="output folder",
+        help=f"plan folder to create{where}",
     )
-    parser.add_argument("--force", action="store_true", help="replace an existing output folder")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing plan folder written earlier; never a folder holding "
+        "the inputs, other files, the current or home folder",
+    )
+
+
+def _add_network(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--network",
+        default=None,
+        metavar="FILE",
+        help="road network file overriding the scenario's",
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,29 +133,54 @@ class _Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {message}\n")
 
 
+def _output_options(*, top: bool) -> _Parser:
+    """-v and -q, accepted before and after the command.
+
+    Below the command they default to SUPPRESS, so that an option given before the
+    command is not reset by the command's own parser.
+    """
+    parser = _Parser(add_help=False)
+    default = False if top else argparse.SUPPRESS
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="log details of each stage"
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="no progress lines; only the closing summary, warnings and errors",
+    )
+    return parser
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="optimizer",
         description="Waste-logistics optimizer: sites and collection routes on real road networks.",
+        epilog="Exit codes: 0 done, 1 bad input, 2 infeasible model, 3 internal error, "
+        "130 interrupted. 'optimizer COMMAND -h' explains a command.",
+        parents=[_output_options(top=True)],
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    sub = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    parser.add_argument(
+        "--version", action="version", version=f"optimizer {__version__}", help="print the version"
     )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = [_output_options(top=False)]
 
-    demo = sub.add_parser("demo", help="run the embedded offline demo scenario end to end")
+    def add(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, parents=common)
+
+    demo = add("demo", "run the embedded offline demo scenario end to end")
     _add_out(demo, "maps/demo")
     _add_solver_options(demo)
 
     for name, text in (
         ("plan", "the whole pipeline for a scenario: sites, routes, maps and reports"),
         ("sites", "the facility-location stage alone"),
-        (
-            "routes",
-            "the routing stage alone (existing facilities, or the ones chosen before)",
-        ),
+        ("routes", "the routing stage alone (existing facilities, or the ones chosen before)"),
     ):
-        p = sub.add_parser(name, help=text)
+        p = add(name, text)
         p.add_argument("scenario", help="scenario .toml file")
         _add_out(p)
         _add_solver_options(p)
@@ -124,17 +191,12 @@ def _build_parser() -> argparse.ArgumentParser:
                 metavar="PLAN_DIR",
                 help="unload at the facilities opened in this earlier plan (default: existing ones)",
             )
-        p.add_argument(
-            "--network",
-            default=None,
-            metavar="FILE",
-            help="road network file overriding the scenario's",
-        )
+        _add_network(p)
 
-    validate = sub.add_parser("validate", help="check a scenario and print every problem found")
-    validate.add_argument("scenario")
+    validate = add("validate", "check a scenario and print every problem found")
+    validate.add_argument("scenario", help="scenario .toml file")
 
-    network = sub.add_parser("network", help="build a road network and save it as GraphML")
+    network = add("network", "build a road network and save it as GraphML")
     group = network.add_mutually_exclusive_group(required=True)
     group.add_argument("--place", help='an OSM place name, e.g. "Astana, Kazakhstan" (online)')
     group.add_argument("--bbox", help="min_lon,min_lat,max_lon,max_lat (online)")
@@ -142,36 +204,65 @@ def _build_parser() -> argparse.ArgumentParser:
         "--file",
         help="a local .osm/.osm.bz2/.osm.pbf/.graphml or street-centerline file",
     )
-    network.add_argument("--out", required=True, metavar="G.graphml")
+    network.add_argument("--out", required=True, metavar="G.graphml", help="GraphML file to write")
 
-    compare = sub.add_parser("compare", help="compare plan folders side by side")
-    compare.add_argument("plans", nargs="+", metavar="PLAN_DIR")
-    compare.add_argument("--out", required=True, metavar="report.html")
-
-    demand = sub.add_parser(
-        "demand", help="waste-generation estimates per collection point and stream"
+    compare = add("compare", "compare plan folders side by side")
+    compare.add_argument("plans", nargs="+", metavar="PLAN_DIR", help="plan folders to compare")
+    compare.add_argument(
+        "--out", required=True, metavar="report.html", help="HTML file to write (or a folder)"
     )
-    demand.add_argument("scenario")
-    demand.add_argument("--season", choices=("warm", "cold", "annual"), default="annual")
-    demand.add_argument("--samples", type=int, default=0, metavar="N", help="draw N demand samples")
-    demand.add_argument("--seed", type=int, default=0)
-    demand.add_argument("--network", default=None, metavar="FILE")
-    demand.add_argument("--out", required=True, metavar="demand.csv")
 
-    bench = sub.add_parser(
-        "bench", help="solve benchmark instances and score them against best-known"
+    demand = add("demand", "waste-generation estimates per collection point and stream")
+    demand.add_argument("scenario", help="scenario .toml file")
+    demand.add_argument(
+        "--season",
+        choices=("warm", "cold", "annual"),
+        default="annual",
+        help="season of the estimates, one of %(choices)s (default: %(default)s)",
     )
-    bench.add_argument("kind", choices=("cvrp", "vrptw", "wcvrptw", "cflp", "matrix"))
+    demand.add_argument(
+        "--samples",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="draw N random demand samples instead of the expected values",
+    )
+    demand.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the samples")
+    _add_network(demand)
+    demand.add_argument("--out", required=True, metavar="demand.csv", help="CSV file to write")
+
+    bench = add("bench", "solve benchmark instances and score them against best-known")
+    bench.add_argument(
+        "kind",
+        choices=("cvrp", "vrptw", "wcvrptw", "cflp", "matrix"),
+        help="benchmark, one of %(choices)s (matrix: travel-matrix timing)",
+    )
     bench.add_argument("--instances", metavar="DIR", help="folder of instance files")
-    bench.add_argument("--time-limit", type=_positive_seconds, default=10.0, metavar="S")
-    bench.add_argument("--solver", default=None, metavar="NAME")
+    bench.add_argument(
+        "--time-limit",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="S",
+        help="seconds per instance (default: %(default)s)",
+    )
+    bench.add_argument(
+        "--solver",
+        default=None,
+        metavar="NAME",
+        help="routing: optimizer (default), ortools, pyvrp or vroom; cflp: a MathOpt "
+        "solver such as highs or scip",
+    )
     bench.add_argument(
         "--network",
         metavar="FILE",
         help="(matrix) road network file, or 'demo' for the embedded one",
     )
     bench.add_argument(
-        "--points", type=int, default=500, metavar="N", help="(matrix) number of points"
+        "--points",
+        type=_count,
+        default=500,
+        metavar="N",
+        help="(matrix) number of points (default: %(default)s)",
     )
     bench.add_argument(
         "--workers",
@@ -180,37 +271,125 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="(optimizer) search processes per instance, 1-8; the best plan wins",
     )
-    bench.add_argument("--out", required=True, metavar="results.csv")
+    bench.add_argument("--out", required=True, metavar="results.csv", help="CSV file to write")
     return parser
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from optimizer.plan import demo_scenario_path, run_and_write
+# ---------------------------------------------------------------------------------
+# Closing summaries
 
-    start = time.perf_counter()
-    out = run_and_write(
+
+def _seconds(value: float) -> str:
+    """A duration as people read it: 9.8 s, 112 s."""
+    return f"{value:.1f} s" if value < 10 else f"{value:,.0f} s"
+
+
+def _amount(value: float, unit: str) -> str:
+    """A large figure with a scale word: 45,678 KZT, 9.06 M KZT, 1.20 bn KZT."""
+    for scale, word in ((1e9, "bn"), (1e6, "M")):
+        if abs(value) >= scale:
+            return f"{value / scale:,.2f} {word} {unit}"
+    return f"{value:,.0f} {unit}"
+
+
+def short_reason(reason: str) -> str:
+    """A reason for an unserved stop, cut to a few words for a one-line summary."""
+    text = reason.split(":", 1)[0]
+    while "(" in text and ")" in text.split("(", 1)[1]:
+        head, rest = text.split("(", 1)
+        text = head.rstrip() + rest.split(")", 1)[1]
+    words = text.split()
+    return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
+
+
+def unserved_reasons(plan: Mapping[str, Any]) -> Counter[str]:
+    """Unserved stops per reason: the plan's own tally if it has one, else counted."""
+    tally = plan.get("kpis", {}).get("unserved_by_reason")
+    if isinstance(tally, Mapping):
+        return Counter({str(k): int(v) for k, v in tally.items() if v})
+    return Counter(short_reason(str(u.get("reason", "no reason given"))) for u in plan["unserved"])
+
+
+def routes_summary(plan: Mapping[str, Any]) -> str:
+    """'111 routes, 4,204 of 4,615 stops served (411 unserved: 380 …), 9.06 M KZT'."""
+    kpis = plan["kpis"]
+    served = int(kpis.get("stops_served") or 0)
+    unserved = int(kpis.get("unserved_stops") or 0)
+    n_routes = len(plan["routes"])
+    text = f"{n_routes:,} route{'s' if n_routes != 1 else ''}, "
+    if unserved:
+        why = ", ".join(f"{n:,} {r}" for r, n in unserved_reasons(plan).most_common())
+        text += f"{served:,} of {served + unserved:,} stops served ({unserved:,} unserved: {why})"
+    else:
+        text += f"all {served:,} stops served"
+    days = kpis.get("plan_days") or 1
+    if days > 1:
+        text += f" over {days} days"
+    return text + f", {_amount(float(kpis.get('cost_kzt') or 0), 'KZT')}"
+
+
+def sites_summary(plan: Mapping[str, Any]) -> str:
+    """'3 sites open (1 new), capex 1.20 bn KZT, present cost 4.10 bn KZT, …'."""
+    kpis = plan["kpis"]
+    opened = [f for f in plan["facilities"] if f.get("open")]
+    new = sum(1 for f in opened if f.get("state") != "existing")
+    parts = [f"{len(opened)} site{'s' if len(opened) != 1 else ''} open ({new} new)"]
+    for key, label in (("capex_kzt", "capex"), ("npv_kzt", "present cost")):
+        if kpis.get(key) is not None:
+            parts.append(f"{label} {_amount(float(kpis[key]), 'KZT')}")
+    if kpis.get("site_transport_tkm_per_year") is not None:
+        parts.append(f"{_amount(float(kpis['site_transport_tkm_per_year']), 'tonne-km')} a year")
+    return ", ".join(parts)
+
+
+def plan_summary(plan: Mapping[str, Any], stage: str, seconds: float) -> list[str]:
+    """The closing lines of a plan, sites or routes run; the last one is the headline."""
+    if stage == "sites":
+        return [f"{sites_summary(plan)}, {_seconds(seconds)}"]
+    lines = [f"Sites: {sites_summary(plan)}"] if stage == "plan" else []
+    return [*lines, f"{routes_summary(plan)}, {_seconds(seconds)}"]
+
+
+# ---------------------------------------------------------------------------------
+# Commands
+
+
+def _elapsed(args: argparse.Namespace) -> str:
+    return _seconds(time.perf_counter() - args.started)
+
+
+def _print_plan(written: Any, stage: str, title: str) -> None:
+    out = written.out
+    print(f"{title} written to {out}/")
+    if (out / "map.html").exists():
+        print(f"Open the map: {out / 'map.html'}")
+        print(f"Report:       {out / 'report.html'}")
+    for line in plan_summary(written.plan, stage, written.seconds):
+        print(line)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from optimizer.plan import demo_scenario_path, run_plan
+
+    written = run_plan(
         demo_scenario_path(), Path(args.out), stage="plan", force=args.force,
         time_limit_s=args.time_limit, seed=args.seed, days=args.days,
     )  # fmt: skip
-    print(f"Demo plan written to {out}/ in {time.perf_counter() - start:.1f} s")
-    print(f"Open the map: {out / 'map.html'}")
-    print(f"Report:       {out / 'report.html'}")
+    _print_plan(written, "plan", "Demo plan")
     return 0
 
 
 def _cmd_stage(args: argparse.Namespace) -> int:
-    from optimizer.plan import run_and_write
+    from optimizer.plan import run_plan
 
     stage = args.command
-    out = run_and_write(
+    written = run_plan(
         Path(args.scenario), Path(args.out), stage=stage, force=args.force,
         time_limit_s=args.time_limit, seed=args.seed, days=args.days,
         network_override=Path(args.network) if args.network else None,
         sites_from=Path(args.sites) if getattr(args, "sites", None) else None,
     )  # fmt: skip
-    print(f"{stage.capitalize()} written to {out}/")
-    if (out / "map.html").exists():
-        print(f"Open the map: {out / 'map.html'}")
+    _print_plan(written, stage, stage.capitalize())
     return 0
 
 
@@ -245,7 +424,10 @@ def _cmd_network(args: argparse.Namespace) -> int:
     else:
         net = nw.load_network(Path(args.file))
     nw.save_graphml(net, Path(args.out))
-    print(f"{net.name}: {len(net.node_lon)} nodes, {len(net.edge_u)} edges -> {args.out}")
+    print(
+        f"{net.name}: {len(net.node_lon):,} nodes, {len(net.edge_u):,} edges written to "
+        f"{args.out}, {_elapsed(args)}"
+    )
     return 0
 
 
@@ -261,7 +443,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 "pass folders written by 'optimizer plan'",
             )
     out = write_comparison([Path(p) for p in args.plans], Path(args.out))
-    print(f"Comparison of {len(args.plans)} plans written to {out}")
+    print(f"Comparison of {len(args.plans)} plans written to {out}, {_elapsed(args)}")
     return 0
 
 
@@ -272,7 +454,7 @@ def _cmd_demand(args: argparse.Namespace) -> int:
         Path(args.scenario), Path(args.out), season=args.season, samples=args.samples,
         seed=args.seed, network_override=Path(args.network) if args.network else None,
     )  # fmt: skip
-    print(text)
+    print(f"{text}, {_elapsed(args)}")
     return 0
 
 
@@ -283,7 +465,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         args.kind, instances=args.instances, time_limit_s=args.time_limit, solver=args.solver,
         network=args.network, points=args.points, out=Path(args.out), workers=args.workers,
     )  # fmt: skip
-    print(text)
+    print(f"{text}, {_elapsed(args)}")
     return 0
 
 
@@ -300,16 +482,57 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _stop_solvers() -> None:
+    """Ask a running routing search to stop, when the routing module offers that."""
+    routing = sys.modules.get("optimizer.routing")
+    request_stop = getattr(routing, "request_stop", None)
+    if callable(request_stop):
+        request_stop()
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    """SIGINT and SIGTERM: stop the solvers and unwind like Ctrl-C, cleaning up."""
+    _stop_solvers()
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Turn SIGTERM (and SIGINT) into KeyboardInterrupt while a command runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _progress_reporter(args: argparse.Namespace) -> progress.Reporter | None:
+    """Progress lines on stderr for the commands that run the pipeline, unless -q."""
+    if args.quiet or args.command not in ("demo", "plan", "sites", "routes"):
+        return None
+    return progress.stream_reporter(start=args.started)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # 'optimizer' alone: the help, as a usage error
+        parser.print_help(sys.stderr)
+        return 1
+    args.started = time.perf_counter()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
     try:
-        return _COMMANDS[args.command](args)
+        with _signals_interrupt(), progress.reporting(_progress_reporter(args)):
+            return _COMMANDS[args.command](args)
     except OptimizerError as exc:
         label = {1: "Input error", 2: "Infeasible", 3: "Internal error"}.get(exc.exit_code, "Error")
         print(f"{label}: {exc}", file=sys.stderr)
