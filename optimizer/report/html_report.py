@@ -15,14 +15,16 @@ from .common import (
     esc,
     fmt_hhmm,
     fmt_int,
+    fmt_money,
     fmt_num,
     route_color,
     route_label,
+    shift_times,
     sorted_routes,
 )
 from .svg import Bar, hbar_chart, mini_map_svg
 
-__all__ = ["MAX_CHART_ROWS", "render_report"]
+__all__ = ["MAX_CHART_ROWS", "has_routes", "render_report"]
 
 MAX_CHART_ROWS = 40
 DAYS_PER_YEAR = 365
@@ -65,15 +67,8 @@ a { color: #1d4ed8; }
 
 
 def _money(value: Any) -> str:
-    """Compact money: ``21 549``, ``215.0 M``, ``1.20 bn``."""
-    if value is None:
-        return "—"
-    v = float(value)
-    if abs(v) >= 1e9:
-        return f"{v / 1e9:.2f} bn"
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:.1f} M"
-    return fmt_int(v)
+    """Compact money (see :func:`fmt_money`)."""
+    return fmt_money(value)
 
 
 def _card(label: str, value: str, unit: str = "", bad: bool = False) -> str:
@@ -85,74 +80,123 @@ def _card(label: str, value: str, unit: str = "", bad: bool = False) -> str:
     )
 
 
-def _kpi_cards(plan: Mapping[str, Any]) -> str:
+def has_routes(plan: Mapping[str, Any]) -> bool:
+    """Whether the plan planned collection routes (a ``sites`` run has none)."""
+    stage = str((plan.get("scenario") or {}).get("stage") or "")
+    return bool(plan.get("routes")) or stage not in ("sites", "")
+
+
+def _route_unit(plan: Mapping[str, Any], unit: str) -> str:
+    """A route figure's unit: ``km per day`` or ``km over 7 days``."""
+    days = _days(plan)
+    return f"{unit} per day" if days == 1 else f"{unit} over {days} days"
+
+
+def _pct(value: Any, digits: int = 0) -> str:
+    return fmt_num(float(value) * 100, digits) if value is not None else "—"
+
+
+def _route_cards(plan: Mapping[str, Any]) -> str:
+    """Collection figures (per plan day, or totals over the plan's days)."""
     k = plan.get("kpis") or {}
     routes = plan.get("routes") or []
     unserved = int(k.get("unserved_stops", len(plan.get("unserved") or [])) or 0)
+    shift_h = (
+        sum(float(r.get("duration_min") or 0) for r in routes) / 60 / len(routes)
+        if routes
+        else None
+    )
+    u = lambda unit: _route_unit(plan, unit)  # noqa: E731
+    trucks = "Trucks used" if _days(plan) == 1 else "Trucks used (busiest day)"
+    cards = [
+        _card("Distance", fmt_num(k.get("distance_km"), 1), u("km")),
+        _card("Driving", fmt_num(k.get("driving_h"), 1), u("h")),
+        _card("Working", fmt_num(k.get("working_h"), 1), u("h")),
+        _card("Waste collected", fmt_num(k.get("tonnes"), 1), u("t")),
+        _card("Transport work", fmt_num(k.get("tonne_km"), 0), u("t·km")),
+        _card("Fuel", fmt_num(k.get("fuel_l"), 0), u("l")),
+        _card("CO₂e of collection", fmt_num(k.get("co2e_t"), 2), u("t")),
+        _card("Transport cost", _money(k.get("cost_kzt")), u("KZT")),
+        _card(trucks, fmt_int(k.get("vehicles_used")), "trucks"),
+        _card("Routes", fmt_int(len(routes))),
+        _card("Avg shift", fmt_num(shift_h, 1), "h per route"),
+        _card("Stops served", fmt_int(k.get("stops_served"))),
+        _card("Unserved stops", fmt_int(unserved), bad=unserved > 0),
+    ]
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def _site_cards(plan: Mapping[str, Any]) -> str:
+    """Site and investment figures: capex once, money and CO₂e per year, flows per day."""
+    k = plan.get("kpis") or {}
     open_fac = [
         f
         for f in plan.get("facilities") or []
         if f.get("open") and f.get("utilisation") is not None
     ]
     fac_util = sum(float(f["utilisation"]) for f in open_fac) / len(open_fac) if open_fac else None
-    shift_h = (
-        sum(float(r.get("duration_min") or 0) for r in routes) / 60 / len(routes)
-        if routes
-        else None
+    num0 = lambda v: fmt_num(v, 0)  # noqa: E731
+    num1 = lambda v: fmt_num(v, 1)  # noqa: E731
+    # (label, kpi key, unit, format); shown only when the plan has the figure.
+    rows: tuple[tuple[str, str, str, Any], ...] = (
+        ("Capex", "capex_kzt", "KZT, once", _money),
+        ("Opex", "opex_kzt_per_year", "KZT per year", _money),
+        ("Present cost (NPV)", "npv_kzt", "KZT, whole horizon", _money),
+        ("Sites cost", "sites_cost_kzt_per_year", "KZT per year", _money),
+        ("Site transport", "site_transport_tkm_per_year", "t·km per year", num0),
+        ("Site transport cost", "site_transport_kzt_per_year", "KZT per year", _money),
+        ("Waste generated", "tonnes_generated_per_day", "t per day", num1),
+        ("Recycled", "recycled_t_per_day", "t per day", lambda v: fmt_num(v, 2)),
+        ("Landfilled", "landfilled_t_per_day", "t per day", num1),
+        ("Residue to landfill", "residue_t_per_day", "t per day", lambda v: fmt_num(v, 2)),
+        ("Residue haul", "residue_haul_tkm_per_year", "t·km per year", num0),
+        ("CO₂e net of sites", "co2e_net_t_per_year", "t per year", num0),
+        ("Sites open", "sites_open", "", fmt_int),
+        ("Trucks in the fleet", "vehicles_available", "trucks", fmt_int),
     )
-    rate = k.get("recycling_rate")
     cards = [
-        _card("Distance", fmt_num(k.get("distance_km"), 1), "km"),
-        _card("Driving", fmt_num(k.get("driving_h"), 1), "h"),
-        _card("Working", fmt_num(k.get("working_h"), 1), "h"),
-        _card("Waste collected", fmt_num(k.get("tonnes"), 1), "t"),
-        _card("Transport work", fmt_num(k.get("tonne_km"), 0), "t·km"),
-        _card("Fuel", fmt_num(k.get("fuel_l"), 0), "l"),
-        _card("CO₂e", fmt_num(k.get("co2e_t"), 2), "t"),
-        _card("Transport cost", _money(k.get("cost_kzt")), _period(plan)),
-        _card("Sites cost", _money(k.get("sites_cost_kzt_per_year")), "KZT/yr"),
-        _card("Vehicles used", fmt_int(k.get("vehicles_used"))),
-        _card("Routes", fmt_int(len(routes))),
-        _card("Avg shift", fmt_num(shift_h, 1), "h"),
-        _card("Stops served", fmt_int(k.get("stops_served"))),
-        _card("Unserved stops", fmt_int(unserved), bad=unserved > 0),
-        _card(
-            "Recycling rate",
-            fmt_num(float(rate) * 100, 1) if rate is not None else "—",
-            "%",
-        ),
-        _card(
-            "Facility use (avg)",
-            fmt_num(fac_util * 100, 0) if fac_util is not None else "—",
-            "%",
-        ),
+        _card(label, fmt(k[key]), unit) for label, key, unit, fmt in rows if k.get(key) is not None
     ]
-    # Investor figures from the site stage, when the plan has them.
-    investor = (
-        ("Capex", "capex_kzt", "KZT", _money),
-        ("Opex", "opex_kzt_per_year", "KZT/yr", _money),
-        ("Present cost (NPV)", "npv_kzt", "KZT", _money),
-        ("Site transport", "site_transport_tkm_per_year", "t·km/yr", lambda v: fmt_num(v, 0)),
-        ("CO₂e net of sites", "co2e_net_t_per_year", "t/yr", lambda v: fmt_num(v, 0)),
-    )
-    for label, key, unit, fmt in investor:
-        if k.get(key) is not None:
-            cards.append(_card(label, fmt(k[key]), unit))
+    if k.get("recycling_rate") is not None:
+        cards.append(_card("Recycling rate", _pct(k["recycling_rate"], 1), "% of waste"))
+    if fac_util is not None:
+        cards.append(_card("Facility use (avg)", _pct(fac_util), "% of capacity"))
     if k.get("robustness") is not None:
         share = float(k["robustness"])
         cards.append(
             _card(
                 f"Capacity holds in ({fmt_int(k.get('robustness_samples'))} demand samples)",
-                fmt_num(share * 100, 0),
+                _pct(share),
                 "%",
                 bad=share < 0.9,
             )
         )
     if k.get("truck_utilisation") is not None:
-        cards.append(
-            _card("Truck utilisation", fmt_num(float(k["truck_utilisation"]) * 100, 0), "%")
-        )
+        cards.append(_card("Truck utilisation", _pct(k["truck_utilisation"]), "%"))
+    if not cards:
+        return '<p class="note">The plan carries no site figures.</p>'
     return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def _residue_table(plan: Mapping[str, Any]) -> str:
+    """Residue hauls from sorting/transfer sites to landfills (two-tier plans)."""
+    flows = plan.get("residue_flows") or []
+    if not flows:
+        return ""
+    names = {str(f["id"]): str(f.get("name") or f["id"]) for f in plan.get("facilities") or []}
+    body = "".join(
+        f"<tr><td>{esc(names.get(str(f.get('from')), f.get('from')))}</td>"
+        f"<td>{esc(names.get(str(f.get('to')), f.get('to')))}</td>"
+        f"<td class='n'>{fmt_num(f.get('t_per_day'), 2)}</td>"
+        f"<td class='n'>{fmt_num(f.get('road_km'), 1)}</td>"
+        f"<td class='n'>{fmt_num(float(f.get('t_per_day') or 0) * float(f.get('road_km') or 0) * DAYS_PER_YEAR, 0)}</td></tr>"
+        for f in flows
+    )
+    return (
+        "<h2>Residue hauls to landfill</h2><table class='t residue'><thead><tr>"
+        "<th>From</th><th>To</th><th class='n'>t per day</th><th class='n'>Road km</th>"
+        f"<th class='n'>t·km per year</th></tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def _load_chart(routes: Sequence[Mapping[str, Any]]) -> str:
@@ -205,6 +249,7 @@ def _util_chart(plan: Mapping[str, Any]) -> str:
 
 
 def _cost_chart(plan: Mapping[str, Any]) -> str:
+    """Transport cost by truck type plus the day's share of the yearly site costs."""
     by_type: dict[str, float] = defaultdict(float)
     for r in plan.get("routes") or []:
         by_type[str(r.get("vehicle_type") or "vehicle")] += float(r.get("cost_kzt") or 0)
@@ -216,9 +261,13 @@ def _cost_chart(plan: Mapping[str, Any]) -> str:
     days = _days(plan)
     if sites:
         share = float(sites) / DAYS_PER_YEAR * days
-        label = "sites (per day)" if days == 1 else f"sites ({days} days)"
+        label = "sites (share of a day)" if days == 1 else f"sites (share of {days} days)"
         bars.append(Bar(label, share, "#7c2d12", f"{fmt_int(share)} KZT"))
-    title = "Cost breakdown per plan day" if days == 1 else f"Cost breakdown over {days} plan days"
+    title = (
+        "Cost breakdown per day (KZT)"
+        if days == 1
+        else f"Cost breakdown over {days} plan days (KZT)"
+    )
     chart = hbar_chart(bars, title=title, unit="KZT")
     return chart + (
         f'<div class="note">Site costs per year ÷ {DAYS_PER_YEAR} days × plan days; transport '
@@ -226,21 +275,42 @@ def _cost_chart(plan: Mapping[str, Any]) -> str:
     )
 
 
+def _site_cost_chart(plan: Mapping[str, Any]) -> str:
+    """Yearly money of a site plan: fixed site costs, opex, transport to the sites."""
+    k = plan.get("kpis") or {}
+    items = (
+        ("fixed site costs", "sites_cost_kzt_per_year", "#7c2d12"),
+        ("opex", "opex_kzt_per_year", "#b45309"),
+        ("transport to sites", "site_transport_kzt_per_year", "#2563eb"),
+    )
+    bars = [
+        Bar(label, float(k[key]), colour, f"{fmt_money(k[key])} KZT")
+        for label, key, colour in items
+        if k.get(key) is not None
+    ]
+    if not bars:
+        return ""
+    capex = (
+        f" Capex ({fmt_money(k['capex_kzt'])} KZT) is paid once and is not in the bars."
+        if k.get("capex_kzt") is not None
+        else ""
+    )
+    return hbar_chart(bars, title="Site costs per year (KZT)", unit="KZT") + (
+        f'<div class="note">From the site model, per year.{esc(capex)}</div>'
+    )
+
+
 def _figures_scope(plan: Mapping[str, Any]) -> str:
+    """How the collection figures are counted: per day, or totals over the days."""
     days = _days(plan)
     if days == 1:
-        return "per plan day unless stated"
-    return f"totals over {days} plan days unless stated; trucks = the busiest day"
+        return "per day: one plan day"
+    return f"totals over {days} plan days; trucks = the busiest day"
 
 
 def _days(plan: Mapping[str, Any]) -> int:
     """How many consecutive days the plan routes (1 for a day plan or a site plan)."""
     return int((plan.get("kpis") or {}).get("plan_days") or 1)
-
-
-def _period(plan: Mapping[str, Any]) -> str:
-    days = _days(plan)
-    return "KZT/day" if days == 1 else f"KZT / {days} days"
 
 
 def _days_table(plan: Mapping[str, Any]) -> str:
@@ -267,7 +337,7 @@ def _days_table(plan: Mapping[str, Any]) -> str:
 def _routes_table(routes: Sequence[Mapping[str, Any]], sheets: Mapping[str, str]) -> str:
     head = (
         "<tr><th>Route</th><th>Vehicle</th><th>Type</th><th class='n'>Day</th>"
-        "<th class='n'>Stops</th><th class='n'>Unloads</th><th>Start</th><th>End</th>"
+        "<th class='n'>Stops</th><th class='n'>Unloads</th><th>Leaves depot</th><th>Back</th>"
         "<th class='n'>km</th><th class='n'>h</th><th class='n'>t</th>"
         "<th class='n'>Peak t</th><th class='n'>Cost KZT</th><th>Sheet</th></tr>"
     )
@@ -275,6 +345,7 @@ def _routes_table(routes: Sequence[Mapping[str, Any]], sheets: Mapping[str, str]
     for i, r in enumerate(routes):
         stops = r.get("stops") or []
         peak = max((float(s.get("load_after_t") or 0) for s in stops), default=0)
+        start, end = shift_times(r)
         vid = str(r.get("vehicle_id", ""))
         link = f'<a href="{esc(sheets[vid])}">print</a>' if vid in sheets else ""
         rows.append(
@@ -283,8 +354,7 @@ def _routes_table(routes: Sequence[Mapping[str, Any]], sheets: Mapping[str, str]
             f"<td class='n'>{esc(r.get('day'))}</td>"
             f"<td class='n'>{sum(1 for s in stops if s.get('kind') == 'stop')}</td>"
             f"<td class='n'>{sum(1 for s in stops if s.get('kind') == 'unload')}</td>"
-            f"<td>{fmt_hhmm(stops[0].get('departure_min')) if stops else ''}</td>"
-            f"<td>{fmt_hhmm(stops[-1].get('arrival_min')) if stops else ''}</td>"
+            f"<td>{fmt_hhmm(start)}</td><td>{fmt_hhmm(end)}</td>"
             f"<td class='n'>{fmt_num(r.get('distance_km'), 1)}</td>"
             f"<td class='n'>{fmt_num(float(r.get('duration_min') or 0) / 60, 1)}</td>"
             f"<td class='n'>{fmt_num(r.get('tonnes'), 1)}</td>"
@@ -297,8 +367,8 @@ def _routes_table(routes: Sequence[Mapping[str, Any]], sheets: Mapping[str, str]
 def _facilities_table(plan: Mapping[str, Any]) -> str:
     head = (
         "<tr><th>Id</th><th>Name</th><th>Type</th><th>State</th><th>Open</th>"
-        "<th class='n'>Capacity t/day</th><th class='n'>Used t/day</th><th class='n'>Use</th>"
-        "<th class='n'>Capex KZT</th><th class='n'>Opex KZT/yr</th>"
+        "<th class='n'>Capacity t per day</th><th class='n'>Used t per day</th><th class='n'>Use</th>"
+        "<th class='n'>Capex KZT</th><th class='n'>Opex KZT per year</th>"
         "<th class='n'>Points</th><th>Note</th></tr>"
     )
     rows = []
@@ -352,31 +422,70 @@ def render_report(
         f"({fmt_int(net.get('nodes'))} nodes, {fmt_int(net.get('edges'))} edges)"
     )
     link_html = " · ".join(f'<a href="{esc(h)}">{esc(lbl)}</a>' for lbl, h in links)
-    unserved_html = (
-        _list([f"{u.get('point_id')}: {u.get('reason')}" for u in unserved], "warn")
-        if unserved
-        else '<p class="note">Every collection point is served.</p>'
-    )
-    return (
+    head = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>Report — {esc(title)}</title><style>{_CSS}</style></head><body><main>"
         f"<h1>{esc(title)}</h1><div class='sub'>{sub}</div>"
         f"<div class='sub'>{link_html}</div>"
-        f"<h2>Key figures ({_figures_scope(plan)})</h2>{_kpi_cards(plan)}{_days_table(plan)}"
-        "<h2>Overview</h2><div class='row'>"
+    )
+    overview = (
+        "<div class='row'>"
         f"<div class='panel'>{mini_map_svg(plan, 560, 400)}"
         "<div class='note'>Grey: streets · coloured: routes · filled circles: open "
         "facilities · dashed: proposed · grey: excluded · red: protection zones · "
         "black squares: depots. The interactive map has the details.</div></div>"
         f"<div class='panel'>{_util_chart(plan)}</div></div>"
-        "<h2>Loads and costs</h2><div class='row'>"
-        f"<div class='panel'>{_load_chart(routes)}</div>"
-        f"<div class='panel'>{_cost_chart(plan)}</div></div>"
-        f"<h2>Routes</h2>{_routes_table(routes, sheets or {})}"
-        f"<h2>Facilities</h2>{_facilities_table(plan)}"
-        f"<h2>Unserved collection points ({len(unserved)})</h2>{unserved_html}"
+    )
+    sites = (
+        "<h2>Sites and investment (capex once; money, transport and CO₂e per year; "
+        f"flows per day)</h2>{_site_cards(plan)}"
+    )
+    tail = (
+        f"<h2>Facilities</h2>{_facilities_table(plan)}{_residue_table(plan)}"
         f"<h2>Warnings</h2>{_list(plan.get('warnings') or [], 'warn')}"
         f"<h2>Assumptions</h2>{_list(plan.get('assumptions') or [])}"
         "</main></body></html>"
+    )
+    if not has_routes(plan):
+        cost = _site_cost_chart(plan)
+        return (
+            head + "<p class='note'>This plan places sites only: collection routes were not "
+            "planned, so there are no route, truck-day or unserved-stop figures. Run "
+            "<code>optimizer plan</code> (or <code>optimizer routes</code> with these sites) "
+            "for them.</p>"
+            + sites
+            + f"<h2>Overview</h2>{overview}"
+            + (
+                f"<h2>Costs</h2><div class='row'><div class='panel'>{cost}</div></div>"
+                if cost
+                else ""
+            )
+            + tail
+        )
+    unserved_html = (
+        _list(
+            [
+                f"{u.get('point_id')} ({u.get('stream')}): {u.get('reason')}"
+                if u.get("stream")
+                else f"{u.get('point_id')}: {u.get('reason')}"
+                for u in unserved
+            ],
+            "warn",
+        )
+        if unserved
+        else '<p class="note">Every collection point due on the plan days is served.</p>'
+    )
+    return (
+        head
+        + f"<h2>Collection routes ({_figures_scope(plan)})</h2>{_route_cards(plan)}"
+        + _days_table(plan)
+        + sites
+        + f"<h2>Overview</h2>{overview}"
+        + "<h2>Loads and costs</h2><div class='row'>"
+        + f"<div class='panel'>{_load_chart(routes)}</div>"
+        + f"<div class='panel'>{_cost_chart(plan)}</div></div>"
+        + f"<h2>Routes</h2>{_routes_table(routes, sheets or {})}"
+        + f"<h2>Unserved collection points ({len(unserved)})</h2>{unserved_html}"
+        + tail
     )

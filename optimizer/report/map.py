@@ -509,7 +509,8 @@ def build_map(
     fig = m.get_root()
     scen = plan.get("scenario") or {}
     if isinstance(fig, Figure):
-        fig.title = f"Plan map — {scen.get('title') or scen.get('name') or ''}"
+        # branca writes the title into <title> as it is: escape it here
+        fig.title = esc(f"Plan map — {scen.get('title') or scen.get('name') or ''}")
         fig.header.add_child(Element(CSS), name="plan_css")
 
     if online:

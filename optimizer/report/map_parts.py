@@ -18,6 +18,7 @@ from .common import (
     esc,
     fmt_hhmm,
     fmt_int,
+    fmt_money,
     fmt_num,
     route_color,
     route_label,
@@ -137,7 +138,7 @@ function pop(a) {
     + '<tr><td>Arrival</td><td>' + hm(a[4]) + ' (service ' + a[6] + ' min)</td></tr>'
     + '<tr><td>Departure</td><td>' + hm(a[5]) + '</td></tr>'
     + '<tr><td>Load after</td><td>' + a[7].toFixed(2) + ' t · ' + a[8].toFixed(1)
-    + ' m³</td></tr><tr><td>Distance so far</td><td>' + a[11].toFixed(1)
+    + ' m³ loose</td></tr><tr><td>Distance so far</td><td>' + a[11].toFixed(1)
     + ' km</td></tr></table></div>';
 }
 for (var i = 0; i < d.length; i++) {
@@ -205,7 +206,7 @@ def stop_popup(
         (
             "Load after",
             f"{fmt_num(stop.get('load_after_t'), 2)} t · "
-            f"{fmt_num(stop.get('load_after_m3'), 1)} m³",
+            f"{fmt_num(stop.get('load_after_m3'), 1)} m³ loose",
         ),
         ("Distance so far", f"{fmt_num(stop.get('distance_km_so_far'), 1)} km"),
     ]
@@ -264,21 +265,42 @@ def facility_icon_html(fac: Mapping[str, Any]) -> str:
 
 
 def kpi_html(plan: Mapping[str, Any]) -> str:
-    """Contents of the KPI box (title and the plan's headline figures)."""
+    """Contents of the KPI box (title and the plan's headline figures).
+
+    Route figures are per day (or totals over the plan days); a sites-only plan
+    shows its site figures instead of empty route figures.
+    """
     k = plan.get("kpis") or {}
     scen = plan.get("scenario") or {}
     title = esc(scen.get("title") or scen.get("name") or "Plan")
+    routes = plan.get("routes") or []
+    if not routes and str(scen.get("stage") or "") == "sites":
+        site_rows = [
+            ("Sites open", fmt_int(k.get("sites_open"))),
+            ("Capex", f"{fmt_money(k.get('capex_kzt'))} KZT"),
+            ("Opex", f"{fmt_money(k.get('opex_kzt_per_year'))} KZT/yr"),
+            ("Present cost", f"{fmt_money(k.get('npv_kzt'))} KZT"),
+            ("Site transport", f"{fmt_int(k.get('site_transport_tkm_per_year'))} t·km/yr"),
+            ("Landfilled", f"{fmt_num(k.get('landfilled_t_per_day'), 1)} t/day"),
+        ]
+        if k.get("recycling_rate") is not None:
+            site_rows.append(
+                ("Recycling rate", f"{fmt_num(float(k['recycling_rate']) * 100, 1)} %")
+            )
+        body = "".join(f"<tr><td>{a}</td><td class='v'>{b}</td></tr>" for a, b in site_rows)
+        return f"<h4>{title}</h4><div>Sites only: no routes planned</div><table>{body}</table>"
     unserved = k.get("unserved_stops", len(plan.get("unserved") or []))
-    rows = [
-        ("Distance", f"{fmt_num(k.get('distance_km'), 1)} km"),
-        ("Waste collected", f"{fmt_num(k.get('tonnes'), 1)} t"),
-        ("Vehicles", fmt_int(k.get("vehicles_used"))),
-        ("Routes", fmt_int(len(plan.get("routes") or []))),
-        ("Stops served", fmt_int(k.get("stops_served"))),
-        ("Cost", f"{fmt_int(k.get('cost_kzt'))} KZT"),
-        ("CO₂e", f"{fmt_num(k.get('co2e_t'), 2)} t"),
-    ]
     days = int(k.get("plan_days") or 1)
+    per = "/day" if days == 1 else f" in {days} days"
+    rows = [
+        ("Distance", f"{fmt_num(k.get('distance_km'), 1)} km{per}"),
+        ("Waste collected", f"{fmt_num(k.get('tonnes'), 1)} t{per}"),
+        ("Vehicles", fmt_int(k.get("vehicles_used"))),
+        ("Routes", fmt_int(len(routes))),
+        ("Stops served", fmt_int(k.get("stops_served"))),
+        ("Cost", f"{fmt_int(k.get('cost_kzt'))} KZT{per}"),
+        ("CO₂e", f"{fmt_num(k.get('co2e_t'), 2)} t{per}"),
+    ]
     if days > 1:  # totals over the days; trucks = the busiest day
         rows.insert(0, ("Plan days", f"{days} (day 1 shown)"))
         rows[3] = ("Trucks (busiest day)", fmt_int(k.get("vehicles_used")))

@@ -275,7 +275,8 @@ def vehicle_spec(plan: Mapping[str, Any], route: Mapping[str, Any]) -> dict[str,
     body = route.get(
         "body_m3", route.get("capacity_m3", spec.get("body_m3", spec.get("capacity_m3")))
     )
-    return {"capacity_t": payload, "body_m3": body}
+    compaction = route.get("compaction_ratio", spec.get("compaction_ratio"))
+    return {"capacity_t": payload, "body_m3": body, "compaction_ratio": compaction}
 
 
 def _truck_line(plan: Mapping[str, Any], route: Mapping[str, Any]) -> str:
@@ -291,6 +292,12 @@ def _truck_line(plan: Mapping[str, Any], route: Mapping[str, Any]) -> str:
         if spec["body_m3"] is not None
         else "body volume not in the plan"
     )
+    if spec["body_m3"] is not None and spec["compaction_ratio"]:
+        loose = float(spec["body_m3"]) * float(spec["compaction_ratio"])
+        body += (
+            f" (holds {fmt_num(loose, 0)} m³ of loose waste at compaction "
+            f"{fmt_num(spec['compaction_ratio'], 1)})"
+        )
     return (
         f"<div class='truck'>Truck {esc(route.get('vehicle_id'))} "
         f"({esc(route.get('vehicle_type'))}) · {payload} · {body}</div>"
@@ -365,7 +372,7 @@ def _sheet_route_html(
         f"{_truck_line(plan, route)}"
         "<table><thead><tr><th>#</th><th>Arrive</th><th>Leave</th><th>Action</th>"
         "<th>Point / site</th><th>Place</th><th>Street</th><th>Lat, lon</th><th>Stream</th>"
-        "<th>t</th><th>Load t</th><th>Load m³</th><th>km</th><th>Done</th></tr></thead>"
+        "<th>t</th><th>Load t</th><th>Load m³ (loose)</th><th>km</th><th>Done</th></tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></section>"
     )
 
@@ -423,7 +430,6 @@ def write_route_sheets(plan: Mapping[str, Any], out_dir: Path) -> dict[str, Path
     Files are ``out_dir/<safe vehicle id>.html`` (see :func:`safe_file_names`);
     returns ``{vehicle_id: path}`` in route order.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
     names = _names(plan)
     pts = points_by_key(plan)
     streams = streams_by_id(plan)
@@ -434,6 +440,8 @@ def write_route_sheets(plan: Mapping[str, Any], out_dir: Path) -> dict[str, Path
     title = str(scen.get("title") or scen.get("name") or "Plan")
     files = safe_file_names(by_vehicle)
     paths: dict[str, Path] = {}
+    if by_vehicle:
+        out_dir.mkdir(parents=True, exist_ok=True)
     for vehicle, routes in by_vehicle.items():
         sections = "".join(_sheet_route_html(plan, r, names, pts, streams) for r in routes)
         vtype = routes[0].get("vehicle_type", "")
