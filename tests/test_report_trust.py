@@ -20,6 +20,8 @@ import pytest
 from optimizer.cli import main
 from optimizer.report import build_map, write_outputs
 from optimizer.report.common import route_label
+from optimizer.report.compare import render_comparison
+from optimizer.report.html_report import render_report
 from optimizer.report.tables import csv_cell, safe_file_names, write_route_sheets
 
 FIXTURE = Path(__file__).parent / "fixtures" / "plan_small.json"
@@ -257,3 +259,216 @@ def test_route_sheets_for_hostile_vehicle_ids(plan: dict[str, Any], tmp_path: Pa
     assert not (tmp_path / "evil.html").exists()
     assert paths["Машина №1"].name.startswith("Машина")
     assert len(routes) >= 1
+
+
+# ------------------------------------------------------------ 2. sites-only plan
+def sites_only(plan: dict[str, Any]) -> dict[str, Any]:
+    """The demo plan as ``optimizer sites`` writes it: no routes, no route figures."""
+    from optimizer.stages.assemble import ROUTE_KPIS
+
+    plan["scenario"]["stage"] = "sites"
+    plan["routes"], plan["unserved"] = [], []
+    for key in ROUTE_KPIS:
+        plan["kpis"][key] = None
+    plan["kpis"].pop("plan_days", None)
+    plan["kpis"].pop("route_kpis_by_day", None)
+    return plan
+
+
+def card(html: str, label: str) -> tuple[str, str]:
+    """``(value, unit)`` of the KPI card called ``label``."""
+    m = re.search(
+        rf'<div class="k">{re.escape(label)}</div><div class="v">([^<]*)'
+        r'(?: <span class="u">([^<]*)</span>)?</div>',
+        html,
+    )
+    assert m, f"no card {label!r}"
+    return m.group(1), m.group(2) or ""
+
+
+def test_sites_only_report_shows_site_figures(plan: dict[str, Any]) -> None:
+    k = plan["kpis"]
+    html = render_report(sites_only(plan))
+    assert card(html, "Capex") == ("70.0 M", "KZT, once")
+    assert card(html, "Present cost (NPV)")[0] == "193.8 M"
+    assert card(html, "Opex")[1] == "KZT per year"
+    assert card(html, "Site transport")[1] == "t·km per year"
+    assert card(html, "Residue haul")[1] == "t·km per year"
+    assert card(html, "Trucks in the fleet")[0] == str(k["vehicles_available"])
+    assert "Residue hauls to landfill" in html
+    assert "Capacity use per facility" in html and "Site costs per year" in html
+    # nothing that only a routing run can say
+    assert "Every collection point" not in html
+    assert "Waste collected per route" not in html
+    assert 'class="t routes"' not in html
+    assert '<div class="k">Distance</div>' not in html
+    assert "sites only" in html.lower()
+
+
+def test_sites_only_map_box_shows_site_figures(plan: dict[str, Any]) -> None:
+    html = build_map(sites_only(plan)).get_root().render()
+    assert "Sites only: no routes planned" in html
+    assert "Unserved stops" not in html
+
+
+def test_sites_only_outputs_have_no_empty_sheet_folder(
+    plan: dict[str, Any], tmp_path: Path
+) -> None:
+    write_outputs(sites_only(plan), tmp_path)
+    assert not (tmp_path / "sheets").exists()
+    assert (tmp_path / "report.html").is_file()
+
+
+# ------------------------------------------------------- per day versus per year
+def test_report_units_say_per_day_or_per_year(plan: dict[str, Any]) -> None:
+    html = render_report(plan)
+    for label in ("Distance", "Waste collected", "Transport cost", "Fuel", "CO₂e of collection"):
+        assert card(html, label)[1].endswith("per day"), label
+    for label in ("Opex", "Sites cost", "Site transport", "CO₂e net of sites", "Residue haul"):
+        assert card(html, label)[1].endswith("per year"), label
+    for label in ("Landfilled", "Recycled", "Residue to landfill"):
+        assert card(html, label)[1] == "t per day", label
+    plan["kpis"]["plan_days"] = 7
+    week = render_report(plan)
+    assert card(week, "Distance")[1] == "km over 7 days"
+    assert card(week, "Opex")[1] == "KZT per year"
+
+
+# ------------------------------------------------------------------ comparison
+def test_compare_has_difference_columns_and_report_formatting(plan: dict[str, Any]) -> None:
+    other = copy.deepcopy(plan)
+    other["kpis"]["distance_km"] = plan["kpis"]["distance_km"] - 2.5
+    other["kpis"]["capex_kzt"] = 1_500_000_000
+    html = render_comparison([plan, other], names=["base", "bigger plant"])
+    assert html.count('<th class="diff">Δ vs base</th>') == 1
+    rows = dict(re.findall(r"<tr><th class='row'>([^<]+)<span.*?</th>(.*?)</tr>", html))
+    cells = re.findall(r"<td class=[\"']([^\"']*)[\"']>([^<]*)</td>", rows["Distance"])
+    assert cells[2][0] == "n diff better" and cells[2][1].startswith("−2.5")
+    capex = re.findall(r"<td class=[\"']([^\"']*)[\"']>([^<]*)</td>", rows["Capex"])
+    assert capex[0][1].startswith("70.0 M") and capex[1][1].startswith("1.50 bn")
+    assert capex[2] == ("n diff worse", "+1.43 bn (+2 043 %)")
+    transport = re.findall(r"<td class=[\"']([^\"']*)[\"']>([^<]*)</td>", rows["Site transport"])
+    assert transport[0][1] == "8 806" or " " in transport[0][1]  # grouped thousands
+    assert transport[2][1] == "±0"
+
+
+def test_compare_route_figures_are_per_day_for_multi_day_plans(plan: dict[str, Any]) -> None:
+    week = copy.deepcopy(plan)
+    week["kpis"]["plan_days"] = 7
+    week["kpis"]["distance_km"] = plan["kpis"]["distance_km"] * 7
+    html = render_comparison([plan, week])
+    rows = dict(re.findall(r"<tr><th class='row'>([^<]+)<span.*?</th>(.*?)</tr>", html))
+    cells = re.findall(r"<td class=[\"'][^\"']*[\"']>([^<]*)</td>", rows["Distance"])
+    assert cells[0].rstrip(" ★") == cells[1].rstrip(" ★") and cells[2] == "±0"
+
+
+# -------------------------------------------------------- escaping and Cyrillic
+EVIL = "<script>alert(1)</script>"
+
+
+def hostile(plan: dict[str, Any]) -> dict[str, Any]:
+    """Markup in every name a user supplies, Kazakh/Cyrillic ids on a truck and a point."""
+    plan["scenario"]["title"] = f"Title {EVIL}"
+    plan["scenario"]["name"] = f"name {EVIL}"
+    for p in plan["points"]:
+        p["district"] = f"District {EVIL}"
+    for f in plan["facilities"]:
+        f["name"] = f"Plant {EVIL}"
+    for d in plan["depots"]:
+        d["name"] = f"Depot {EVIL}"
+    for s in plan["streams"]:
+        s["name"] = f"{s['name']} {EVIL}"
+    for z in plan["zones"]:
+        z["reason"] = f"zone {EVIL}"
+    plan["warnings"].append(f"warning {EVIL}")
+    plan["assumptions"].append(f"assumption {EVIL}")
+    plan["routes"][0]["vehicle_id"] = "Машина №1 · Қоқыс"
+    plan["unserved"] = [
+        {"point_id": plan["points"][0]["id"], "stream": "msw", "day": 1, "reason": EVIL}
+    ]
+    return plan
+
+
+def test_markup_in_names_is_escaped_everywhere(plan: dict[str, Any], tmp_path: Path) -> None:
+    plan = hostile(plan)
+    paths = write_outputs(plan, tmp_path / "a")
+    pages = {p.name: p.read_text(encoding="utf-8") for p in paths if p.suffix == ".html"}
+    pages["map (large)"] = build_map(plan, large_threshold=0).get_root().render()
+    pages["compare"] = render_comparison([plan, plan], names=[EVIL, "b"])
+    assert {"map.html", "report.html", "compare"} <= set(pages)
+    for name, html in pages.items():
+        assert EVIL not in html, name
+        assert "<script>alert" not in html, name
+        assert html.count("</script>") == html.count("<script"), name
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages["report.html"]
+    # the Cyrillic/Kazakh truck keeps its name in the report, the map and its sheet
+    assert "Машина №1 · Қоқыс" in pages["report.html"]
+    assert "Машина №1 · Қоқыс" in pages["map.html"]
+    sheet = next(n for n in pages if n.startswith("Машина"))
+    assert "Route sheet · vehicle Машина №1 · Қоқыс" in pages[sheet]
+
+
+# --------------------------------------------------- sources, not internal notes
+INTERNAL = re.compile(r"DOMAIN\.md|DOMAIN §|\.\./shared|\[recalled|verify\]|\[derived|\[assumption")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_user_facing_pages_cite_no_internal_notes(
+    demo_dir: Path, demo_plan: dict[str, Any]
+) -> None:
+    texts = {
+        name: (demo_dir / name).read_text(encoding="utf-8")
+        for name in ("report.html", "map.html", "sites.csv", "sites.geojson")
+    }
+    texts["compare"] = render_comparison([demo_plan, demo_plan])
+    texts["plan.json assumptions"] = "\n".join(demo_plan["assumptions"])
+    texts["plan.json warnings"] = "\n".join(demo_plan["warnings"])
+    texts["plan.json facilities"] = json.dumps(demo_plan["facilities"], ensure_ascii=False)
+    assert demo_plan["warnings"], "the demo should warn about its landfill's protection zone"
+    for name, text in texts.items():
+        assert not INTERNAL.findall(text), name
+    assert "docs/sources.md#siting" in texts["plan.json warnings"]
+
+
+def test_sources_strings_and_scenarios_cite_only_public_sources() -> None:
+    import tomllib
+
+    from optimizer.location.economics import FACTORS
+    from optimizer.location.siting import SOURCES
+
+    strings = list(SOURCES.values()) + [f.source for f in FACTORS.values()]
+    demo = ROOT / "optimizer" / "data" / "demo" / "scenario.toml"
+    scenarios = [*sorted((ROOT / "instances").glob("*/*.toml")), demo]
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for path in scenarios:
+        text = path.read_text(encoding="utf-8")
+        walk(tomllib.loads(text))
+        comments = [ln.split("#", 1)[1] for ln in text.splitlines() if "#" in ln]
+        hits = [c for c in comments if INTERNAL.search(c)]
+        assert not hits, f"{path.name}: {hits[:3]}"
+    # a data path to the shared OSM extract is a file, not a citation
+    assert not [s for s in strings if INTERNAL.search(s) and not s.endswith(".geojson")]
+
+
+def test_every_cited_anchor_exists_in_docs_sources() -> None:
+    doc = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<a id="([^"]+)"></a>', doc))
+    files = [*(ROOT / "optimizer").rglob("*.py"), *(ROOT / "instances").glob("*/*.toml")]
+    files.append(ROOT / "optimizer" / "data" / "demo" / "scenario.toml")
+    cited = {
+        (f.name, a)
+        for f in files
+        for a in re.findall(r"docs/sources\.md#([\w-]+)", f.read_text(encoding="utf-8"))
+    }
+    assert cited, "nothing cites docs/sources.md"
+    assert not [c for c in cited if c[1] not in anchors]

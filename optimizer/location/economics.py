@@ -1,7 +1,9 @@
 r"""Economics and emissions of a site plan: capex, opex, transport, NPV, CO2e.
 
-Every factor below carries its source from ``DOMAIN.md`` (sections 7 and 10).
-Values tagged *[recalled — verify]* or *[derived]* there keep that tag here.
+Every factor below names its public source (listed in ``docs/sources.md``,
+sections *economics* and *emissions*).  Factors computed from sourced figures
+say "computed from"; defaults not checked against the source text say
+"unverified estimate".
 
 Net present cost over a horizon of :math:`T` years with discount rate :math:`r`
 and demand growth :math:`g` (variable costs scale with demand):
@@ -36,41 +38,52 @@ class Factor:
     source: str
 
 
-#: Default factors, each labelled with its DOMAIN.md source.
+#: Default factors, each with its public source (see ``docs/sources.md``).
 FACTORS: dict[str, Factor] = {
     "capex_sorting_kzt_per_t_year": Factor(
         9_600.0,
         "KZT per t/yr of capacity",
-        "Green Recycle Almaty 5.3 bn KZT / 550 kt/yr, 2017-18 (DOMAIN.md §7) [derived]",
+        "computed from Green Recycle Almaty, 5.3 bn KZT for 550 kt/yr, 2017-18 "
+        "(caravan.kz; docs/sources.md#economics)",
     ),
     "capex_sorting_basic_kzt_per_t_year": Factor(
         5_000.0,
         "KZT per t/yr of capacity",
-        "Shymkent manual line >1 bn KZT / 200 kt/yr, ~2015 (DOMAIN.md §7) [derived]",
+        "computed from the Shymkent manual sorting line, >1 bn KZT for 200 kt/yr, ~2015 "
+        "(inform.kz; docs/sources.md#economics)",
     ),
     "capex_wte_usd_per_t_year": Factor(
-        330.0, "USD per t/yr", "Astana WtE $180 M / 550 kt/yr (DOMAIN.md §7) [derived]"
+        330.0,
+        "USD per t/yr",
+        "computed from the Astana waste-to-energy plant, $180 M for 550 kt/yr "
+        "(kazpravda.kz; docs/sources.md#economics)",
     ),
     "truck_co2e_kg_per_tkm": Factor(
-        0.095, "kg CO2e per tonne-km", "GLEC rigid truck 26-32 t, via climatiq.io (DOMAIN.md §10)"
+        0.095,
+        "kg CO2e per tonne-km",
+        "GLEC rigid truck 26-32 t, via climatiq.io (docs/sources.md#emissions)",
     ),
-    "diesel_co2e_kg_per_l": Factor(2.66, "kg CO2e per litre", "DEFRA 2024 diesel (DOMAIN.md §10)"),
+    "diesel_co2e_kg_per_l": Factor(
+        2.66, "kg CO2e per litre", "DEFRA 2024 diesel (docs/sources.md#emissions)"
+    ),
     "landfill_msw_co2e_t_per_t": Factor(
         1.2,
         "t CO2e per t of mixed MSW landfilled",
-        "IPCC 2006 FOD defaults, Kazakh composition, MCF 1.0, GWP100 CH4 = 28 "
-        "(DOMAIN.md §10) [derived; defaults recalled — verify]",
+        "computed with the IPCC 2006 first-order-decay defaults for a Kazakh "
+        "composition, MCF 1.0, GWP100 CH4 = 28; unverified estimate: the defaults "
+        "were not checked against the IPCC tables (docs/sources.md#emissions)",
     ),
     "landfill_food_co2e_t_per_t": Factor(
         1.4,
         "t CO2e per t of food waste landfilled",
-        "IPCC 2006: DOC 0.15 x DOCf 0.5 x F 0.5 x 16/12 x MCF 1.0 = 0.05 t CH4/t, "
-        "x GWP 28 (DOMAIN.md §10) [derived; defaults recalled — verify]",
+        "computed with IPCC 2006: DOC 0.15 x DOCf 0.5 x F 0.5 x 16/12 x MCF 1.0 = "
+        "0.05 t CH4/t, x GWP 28; unverified estimate: the defaults were not checked "
+        "against the IPCC tables (docs/sources.md#emissions)",
     ),
     "recycling_avoided_co2e_t_per_t": Factor(
         3.2,
         "t CO2e avoided per t of mixed recyclables recycled",
-        "EPA WARM v15: 2.94 t CO2e per short ton (DOMAIN.md §10)",
+        "EPA WARM v15: 2.94 t CO2e per short ton (docs/sources.md#emissions)",
     ),
 }
 
@@ -161,7 +174,7 @@ def appraise(
     notes += (
         f"discount rate {inp.discount_rate:.1%}, demand growth {inp.demand_growth:.1%}"
         f"/yr, horizon {inp.horizon_years} yr, transport {inp.transport_kzt_per_tkm:g}"
-        " KZT/t-km [scenario assumptions]",
+        " KZT/t-km (scenario settings)",
     )
     return PlanEconomics(
         capex_kzt=capex_kzt,
@@ -213,7 +226,7 @@ def evaluate_plan(
 
 
 def sorting_capex_kzt(capacity_t_per_year: float, *, basic: bool = False) -> float:
-    """Capex of a sorting plant from DOMAIN.md §7 unit costs."""
+    """Capex of a sorting plant from the unit costs above (docs/sources.md#economics)."""
     key = "capex_sorting_basic_kzt_per_t_year" if basic else "capex_sorting_kzt_per_t_year"
     return capacity_t_per_year * FACTORS[key].value
 

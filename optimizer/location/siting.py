@@ -6,20 +6,20 @@ local azimuthal-equidistant projection centred on the candidates (exact for
 distances from the centre, < 0.1 % off over a city). The reason reported names
 the zone, the distance and the rule.
 
-Buffers are **assumptions** taken from ``DOMAIN.md`` §6 ("Siting rules"): the
-Kazakh sanitary rules ҚР ДСМ-2 (11.01.2022) annex tables were not retrieved, so
+Buffers are **assumptions** (sources in ``docs/sources.md#siting``): the annex
+tables of the Kazakh sanitary rules ҚР ДСМ-2 (11.01.2022) were not read, so
 
 * landfill 1,000 m: the figure commonly cited in Kazakhstan (silkwaytv.kz, ~2021);
 * sorting / processing plant 500 m up to 40 kt/yr, 1,000 m above 40 kt/yr:
   the Russian analogue SanPiN 2.2.1/2.1.1.1200-03 classes II and I
-  [recalled — verify];
+  (unverified estimate);
 * composting 500 m (SanPiN class II, same source); incineration / treatment
   1,000 m (SanPiN class I);
-* transfer station 300 m: scenario suggestion 100–300 m [assumption].
+* transfer station 300 m: our choice within the suggested 100–300 m.
 
 Water bodies use the same distances by default (the Water Code forbids landfills
 in water-protection zones; open-source siting models use 500–600 m from
-waterways, DOMAIN.md §6).
+waterways, see ``docs/sources.md#siting``).
 """
 
 from __future__ import annotations
@@ -37,14 +37,19 @@ log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 
+#: Where each buffer comes from, in words a reader of the report can check
+#: (``docs/sources.md#siting`` lists the documents).
 SOURCES: dict[str, str] = {
-    "landfill": "1,000 m commonly cited in Kazakhstan (DOMAIN.md §6, silkwaytv.kz) "
-    "[assumption; ҚР ДСМ-2/2022 annex not retrieved]",
-    "sorting": "500 m up to 40 kt/yr, 1,000 m above (SanPiN 2.2.1/2.1.1.1200-03 "
-    "classes II/I, DOMAIN.md §6) [recalled — verify]",
-    "transfer": "300 m (DOMAIN.md §6 scenario suggestion 100–300 m) [assumption]",
-    "composting": "500 m (SanPiN class II, DOMAIN.md §6) [recalled — verify]",
-    "treatment": "1,000 m (SanPiN class I, DOMAIN.md §6) [recalled — verify]",
+    "landfill": "1,000 m, the distance commonly cited in Kazakhstan (silkwaytv.kz); "
+    "unverified estimate: the annex of Sanitary Rules ҚР ДСМ-2/2022 was not read; "
+    "see docs/sources.md#siting",
+    "sorting": "500 m up to 40 kt/yr, 1,000 m above (Russian SanPiN 2.2.1/2.1.1.1200-03 "
+    "classes II/I); unverified estimate; see docs/sources.md#siting",
+    "transfer": "300 m, our assumption within the suggested 100–300 m; see docs/sources.md#siting",
+    "composting": "500 m (Russian SanPiN 2.2.1/2.1.1.1200-03 class II); unverified "
+    "estimate; see docs/sources.md#siting",
+    "treatment": "1,000 m (Russian SanPiN 2.2.1/2.1.1.1200-03 class I); unverified "
+    "estimate; see docs/sources.md#siting",
 }
 
 
