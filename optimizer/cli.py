@@ -510,6 +510,15 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
+def _interrupted_message(started: float) -> str:
+    """What an interrupt left behind: nothing, or an output that was already complete."""
+    plan = sys.modules.get("optimizer.plan")
+    written = plan.written_since(started) if plan is not None else []
+    if written:
+        return f"Interrupted after {written[-1]} was written (it is complete)."
+    return "Interrupted; nothing was written."
+
+
 def _progress_reporter(args: argparse.Namespace) -> progress.Reporter | None:
     """Progress lines on stderr for the commands that run the pipeline, unless -q."""
     if args.quiet or args.command not in ("demo", "plan", "sites", "routes"):
@@ -541,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"File error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("Interrupted; nothing was written.", file=sys.stderr)
+        print(_interrupted_message(args.started), file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so plainly, show the trace only when asked
         print(

@@ -43,6 +43,7 @@ __all__ = [
     "run_and_write",
     "run_plan",
     "write_plan_folder",
+    "written_since",
 ]
 
 
@@ -357,20 +358,44 @@ def commit(tmp: Path, out: Path, *, force: bool, inputs: Iterable[Path] = ()) ->
     check_output_folder(out, force=force, inputs=inputs)
     _make_readable(tmp)
     with _signals_held() as held:
-        backup = None
-        if out.exists() or out.is_symlink():
-            backup = out.parent / f".{out.name}.old-{tmp.name[-8:]}"
-            out.rename(backup)
         try:
-            tmp.rename(out)
-        except BaseException:
-            if backup is not None:
-                backup.rename(out)
+            _swap(tmp, out)
+        except OSError:
+            if held:  # the user asked to stop anyway: say "interrupted", not the file error
+                raise KeyboardInterrupt from None
             raise
+        _written.append((time.perf_counter(), out))
+    if held:  # obeyed now that the folder is complete
+        raise KeyboardInterrupt
+
+
+# (time.perf_counter(), path) of every output moved into place by this process
+_written: list[tuple[float, Path]] = []
+
+
+def written_since(start: float) -> list[Path]:
+    """Outputs moved into place since ``start`` (a ``time.perf_counter()`` value).
+
+    An interrupt can arrive after the plan folder is complete; the command uses this
+    to say so instead of "nothing was written".
+    """
+    return [path for when, path in _written if when >= start]
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` to ``out``; an old ``out`` is set aside, then put back or deleted."""
+    backup = None
+    if out.exists() or out.is_symlink():
+        backup = out.parent / f".{out.name}.old-{tmp.name[-8:]}"
+        out.rename(backup)
+    try:
+        tmp.rename(out)
+    except BaseException:
         if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    if held:
-        log.warning("interrupted while moving the plan into place; the plan is complete")
+            backup.rename(out)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 def write_plan_folder(
@@ -420,7 +445,6 @@ def run_plan(
     from optimizer.report import write_outputs
 
     started = time.perf_counter()
-    check_output_folder(out, force=force)
     progress.report("loading the scenario…")
     scenario = load_scenario(scenario_path)
     inputs = scenario_inputs(scenario, network_override, sites_from)
@@ -503,7 +527,11 @@ def demand_command(
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
         dm.write_demand_csv(df, tmp)
-        tmp.replace(out)
+        with _signals_held() as held:
+            tmp.replace(out)
+            _written.append((time.perf_counter(), out))
+        if held:
+            raise KeyboardInterrupt
     finally:
         if tmp.exists():
             with _signals_held():

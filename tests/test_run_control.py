@@ -1,0 +1,399 @@
+"""What a run may destroy, how it stops, and how long it takes.
+
+``--force`` replaces only a plan folder written earlier; a signal at any moment
+leaves either the old folder intact or the new one complete, never a hidden
+temporary folder; ``--time-limit`` bounds the whole run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from optimizer import plan as plan_module
+from optimizer.cli import main
+from optimizer.plan import SCHEMA_VERSION, commit, demo_scenario_path
+
+SCENARIO = str(demo_scenario_path())
+
+
+def _hidden(folder: Path) -> list[str]:
+    """Leftovers of a write: hidden entries beside the output folder."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes, to prove nothing was touched."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def old_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plan folder written earlier (the site stage: the cheapest real plan)."""
+    out = tmp_path_factory.mktemp("old") / "plan"
+    assert main(["sites", SCENARIO, "--out", str(out), "--time-limit", "2", "-q"]) == 0
+    return out
+
+
+@pytest.fixture
+def scenario_dir(tmp_path: Path) -> Path:
+    dst = tmp_path / "scenario"
+    shutil.copytree(demo_scenario_path().parent, dst)
+    return dst
+
+
+def _refused(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str) -> str:
+    """Run a command that must be refused before any work; return its stderr."""
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    for needle in needles:
+        assert needle in err, err
+    assert "road network, demand" not in err  # refused before loading anything
+    assert "Traceback" not in err
+    return err
+
+
+# ---------------------------------------------------------------------------------
+# What --force may replace
+
+
+def test_force_refuses_the_folder_holding_the_scenario(
+    scenario_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _snapshot(scenario_dir)
+    scenario = str(scenario_dir / "scenario.toml")
+    _refused(
+        capsys,
+        ["plan", scenario, "--out", str(scenario_dir), "--force"],
+        "will not replace",
+        "holds an input",
+    )
+    # ...and any folder above it.
+    _refused(capsys, ["plan", scenario, "--out", str(scenario_dir.parent), "--force"])
+    assert _snapshot(scenario_dir) == before
+    assert not _hidden(scenario_dir.parent)
+
+
+def test_force_refuses_the_folder_of_a_table_or_network_file(
+    scenario_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (scenario_dir / "districts.geojson").rename(tables / "districts.geojson")
+    path = scenario_dir / "scenario.toml"
+    text = path.read_text()
+    path.write_text(text.replace('"districts.geojson"', '"../tables/districts.geojson"', 1))
+    _refused(capsys, ["plan", str(path), "--out", str(tables), "--force"], "districts.geojson")
+    networks = tmp_path / "networks"
+    networks.mkdir()
+    (networks / "city.graphml").write_text("<graphml/>")
+    argv = ["plan", str(path), "--network", str(networks / "city.graphml")]
+    _refused(capsys, [*argv, "--out", str(networks), "--force"], "city.graphml")
+    assert (tables / "districts.geojson").exists() and (networks / "city.graphml").exists()
+
+
+def test_force_refuses_home_working_folder_and_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    work = home / "work"
+    work.mkdir(parents=True)
+    (work / "notes.txt").write_text("mine")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    _refused(capsys, ["demo", "--out", ".", "--force"], "current folder")
+    _refused(capsys, ["demo", "--out", str(home), "--force"], "home folder")
+    _refused(capsys, ["demo", "--out", "/", "--force"], "filesystem root")
+    assert (work / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("files", "needle"),
+    [
+        ({"notes.txt": "mine"}, "not a plan folder"),
+        ({"plan.json": '{"schema_version": 999}'}, "not a plan folder"),
+        ({"plan.json": "not json"}, "not a plan folder"),
+        (
+            {"plan.json": json.dumps({"schema_version": SCHEMA_VERSION}), "notes.txt": "mine"},
+            "did not write (notes.txt)",
+        ),
+    ],
+)
+def test_force_refuses_what_is_not_our_plan_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str], needle: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, text in files.items():
+        (out / name).write_text(text)
+    _refused(capsys, ["demo", "--out", str(out), "--force"], needle)
+    assert {p.name: p.read_text() for p in out.iterdir()} == files
+    assert not _hidden(tmp_path)
+
+
+def test_unwritable_place_fails_before_solving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    _refused(capsys, ["demo", "--out", str(blocker / "plan")], "cannot write here")
+
+
+def test_demand_refuses_to_overwrite_an_input(
+    scenario_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = scenario_dir / "districts.geojson"
+    before = target.read_bytes()
+    argv = ["demand", str(scenario_dir / "scenario.toml"), "--out", str(target)]
+    assert main(argv) == 1
+    assert "is an input of this run" in capsys.readouterr().err
+    assert target.read_bytes() == before
+
+
+def test_force_replaces_an_earlier_plan_readable_by_others(
+    old_plan: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "plan"
+    shutil.copytree(old_plan, out)
+    (out / "plan.json").write_text(
+        json.dumps({"schema_version": SCHEMA_VERSION, "marker": "old"}), encoding="utf-8"
+    )
+    mask = os.umask(0o022)
+    try:
+        assert main(["sites", SCENARIO, "--out", str(out), "--force", "--time-limit", "2"]) == 0
+    finally:
+        os.umask(mask)
+    plan = json.loads((out / "plan.json").read_text())
+    assert "marker" not in plan and plan["schema_version"] == SCHEMA_VERSION
+    assert not _hidden(tmp_path)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [out, *out.rglob("*")]}
+    dirs = {p.name for p in [out, *out.rglob("*")] if p.is_dir()}
+    assert {m for n, m in modes.items() if n in dirs} == {0o755}
+    assert {m for n, m in modes.items() if n not in dirs} == {0o644}
+
+
+def test_every_output_name_is_known_to_force(old_plan: Path) -> None:
+    """A new output file must be added to PLAN_ENTRIES, or --force would refuse our folders."""
+    written = {p.name for p in old_plan.iterdir()}
+    assert written <= plan_module.PLAN_ENTRIES
+    assert plan_module.replace_refusal(old_plan) is None
+
+
+# ---------------------------------------------------------------------------------
+# The swap into place holds signals
+
+
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _new_and_old(tmp_path: Path) -> tuple[Path, Path]:
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "plan.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, "v": "old"}))
+    tmp = tmp_path / ".plan.tmp-abcdefgh"
+    tmp.mkdir()
+    (tmp / "plan.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, "v": "new"}))
+    return out, tmp
+
+
+def test_signal_during_the_swap_waits_until_it_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sigint_raises: None
+) -> None:
+    out, tmp = _new_and_old(tmp_path)
+    real_rename = Path.rename
+
+    def rename_then_signal(self: Path, target: Any) -> Path:
+        done = real_rename(self, target)
+        os.kill(os.getpid(), signal.SIGINT)  # between setting the old folder aside and the new
+        return done
+
+    monkeypatch.setattr(Path, "rename", rename_then_signal)
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):  # obeyed once the new folder is in place
+        commit(tmp, out, force=True)
+    monkeypatch.undo()
+    assert json.loads((out / "plan.json").read_text())["v"] == "new"
+    assert _hidden(tmp_path) == []
+    assert plan_module.written_since(started) == [out]  # so the CLI can say it is complete
+
+
+def test_failed_swap_puts_the_old_folder_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sigint_raises: None
+) -> None:
+    out, tmp = _new_and_old(tmp_path)
+    real_rename = Path.rename
+
+    def second_rename_fails(self: Path, target: Any) -> Path:
+        if self == tmp:
+            os.kill(os.getpid(), signal.SIGINT)
+            raise OSError(28, "No space left on device")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", second_rename_fails)
+    with pytest.raises(KeyboardInterrupt):  # the user's interrupt wins over the file error
+        commit(tmp, out, force=True)
+    monkeypatch.undo()
+    assert json.loads((out / "plan.json").read_text())["v"] == "old"
+    assert _hidden(tmp_path) == [tmp.name]  # the caller discards it (run_plan's finally)
+
+
+# ---------------------------------------------------------------------------------
+# Signals sent to the command at different stages
+
+
+def _start(out: Path, *extra: str) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "optimizer.cli", "demo", "--out", str(out), "--force", *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _signal_at(proc: subprocess.Popen[str], line_start: str, sig: int) -> tuple[int, str, str]:
+    """Send ``sig`` as soon as a progress line containing ``line_start`` appears."""
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line_start in line:
+            proc.send_signal(sig)
+            break
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, "".join(seen) + err
+
+
+@pytest.mark.parametrize(
+    ("moment", "sig"),
+    [
+        ("road network, demand", signal.SIGTERM),  # loading
+        ("routes day 1", signal.SIGTERM),  # solving
+        ("routes day 1", signal.SIGINT),
+        ("writing the plan folder", signal.SIGTERM),  # writing
+    ],
+)
+def test_signal_leaves_old_folder_intact_and_no_temp_folder(
+    old_plan: Path, tmp_path: Path, moment: str, sig: int
+) -> None:
+    out = tmp_path / "plan"
+    shutil.copytree(old_plan, out)
+    before = _snapshot(out)
+    code, _, stderr = _signal_at(_start(out, "--time-limit", "6"), moment, sig)
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    assert _hidden(tmp_path) == [], stderr
+    if "Interrupted after" in stderr:  # the signal came once the new folder was complete
+        assert moment == "writing the plan folder", stderr
+        assert json.loads((out / "plan.json").read_text())["routes"]
+    else:
+        assert "Interrupted; nothing was written." in stderr
+        assert _snapshot(out) == before
+
+
+def test_signal_without_old_folder_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    code, _, stderr = _signal_at(_start(out), "sites", signal.SIGTERM)
+    assert code == 130, stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------
+# The time limit is the whole run's
+
+
+class _Clock:
+    """A perf_counter the fake stages move forward."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def _fake_pipeline(
+    monkeypatch: pytest.MonkeyPatch, prep_s: float, used: list[float]
+) -> tuple[_Clock, list[tuple[str, float]]]:
+    """Stages that record their budget and use ``used`` seconds of it each, in turn."""
+    clock = _Clock()
+    budgets: list[tuple[str, float]] = []
+
+    def prepare(*_: Any, **__: Any) -> Any:
+        clock.now += prep_s
+        return SimpleNamespace()
+
+    def solve_sites(_prep: Any, *, time_limit_s: float, seed: int) -> Any:
+        budgets.append(("sites", time_limit_s))
+        clock.now += min(used.pop(0), time_limit_s)
+        return SimpleNamespace(decision=SimpleNamespace(open_ids=("F1",)))
+
+    def solve_day_routes(*_: Any, time_limit_s: float, day: int, **__: Any) -> Any:
+        budgets.append((f"day {day}", time_limit_s))
+        clock.now += min(used.pop(0), time_limit_s)
+        return None, None, []
+
+    monkeypatch.setattr(plan_module, "time", clock)
+    monkeypatch.setattr(plan_module, "prepare", prepare)
+    monkeypatch.setattr(plan_module, "solve_sites", solve_sites)
+    monkeypatch.setattr(plan_module, "solve_day_routes", solve_day_routes)
+    monkeypatch.setattr(plan_module, "assemble_plan", lambda *_, **__: {})
+    return clock, budgets
+
+
+def test_time_limit_covers_loading_sites_and_every_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 100 s: loading takes 30, sites get 20 % of the 70 left and use them all; day 1
+    # finishes early (10 s), so days 2 and 3 share what it left.
+    clock, budgets = _fake_pipeline(monkeypatch, 30.0, [99, 10, 99, 99])
+    scenario = SimpleNamespace(solver=SimpleNamespace(time_limit_s=100.0, seed=0, plan_days=3))
+    plan_module.build_plan(scenario, days=3, started=0.0)  # type: ignore[arg-type]
+    assert budgets == [
+        ("sites", pytest.approx(14.0)),
+        ("day 1", pytest.approx(56.0 / 3)),
+        ("day 2", pytest.approx((56.0 - 10.0) / 2)),
+        ("day 3", pytest.approx(23.0)),
+    ]
+    assert clock.now == pytest.approx(100.0)
+
+
+def test_time_limit_used_up_by_loading_gives_minimum_times(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, budgets = _fake_pipeline(monkeypatch, 50.0, [99, 99])
+    scenario = SimpleNamespace(solver=SimpleNamespace(time_limit_s=20.0, seed=0, plan_days=1))
+    plan_module.build_plan(scenario, started=0.0)  # type: ignore[arg-type]
+    assert budgets == [("sites", plan_module.MIN_SITES_S), ("day 1", plan_module.MIN_DAY_S)]
+    assert "loading took the whole time limit" in caplog.text
+
+
+def test_sites_stage_alone_gets_all_the_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, budgets = _fake_pipeline(monkeypatch, 5.0, [99])
+    scenario = SimpleNamespace(solver=SimpleNamespace(time_limit_s=30.0, seed=0, plan_days=1))
+    plan_module.build_plan(scenario, stage="sites", started=0.0)  # type: ignore[arg-type]
+    assert budgets == [("sites", pytest.approx(25.0))]
+
+
+# Measured on the 2-core team machine (shared): Python start-up and imports about
+# 3 s, assembling and writing the demo folder about 2 s; 12 s of margin on top.
+MARGIN_S = 12.0
+
+
+@pytest.mark.slow
+def test_demo_run_ends_close_to_its_time_limit(tmp_path: Path) -> None:
+    t0 = time.perf_counter()
+    proc = _start(tmp_path / "plan", "--time-limit", "20", "-q")
+    stdout, stderr = proc.communicate(timeout=120)
+    wall = time.perf_counter() - t0
+    assert proc.returncode == 0, stderr
+    assert wall < 20 + MARGIN_S
+    assert "routes" in stdout.splitlines()[-1]
