@@ -472,3 +472,60 @@ def test_every_cited_anchor_exists_in_docs_sources() -> None:
     }
     assert cited, "nothing cites docs/sources.md"
     assert not [c for c in cited if c[1] not in anchors]
+
+
+# ----------------------------------------------------------------- route sheets
+def sheet_rows(html: str) -> list[list[str]]:
+    parser = _Tables()
+    parser.feed(html)
+    return [row for _, rows in parser.tables for row in rows[1:]]
+
+
+def test_sheet_numbers_unloads_and_shows_shift_times(plan: dict[str, Any], tmp_path: Path) -> None:
+    route = next(r for r in plan["routes"] if sum(s["kind"] == "unload" for s in r["stops"]) >= 2)
+    paths = write_route_sheets(plan, tmp_path)
+    html = paths[route["vehicle_id"]].read_text(encoding="utf-8")
+    names = {f["id"]: f["name"] for f in plan["facilities"]}
+    unloads = [s for s in route["stops"] if s["kind"] == "unload"]
+    actions = [row[3] for row in sheet_rows(html) if row[3].startswith("Unload")]
+    assert actions == [f"Unload {i} at {names[s['ref_id']]}" for i, s in enumerate(unloads, 1)]
+    start = next(s for s in route["stops"] if s["kind"] == "depot_start")["departure_min"]
+    end = next(s for s in route["stops"] if s["kind"] == "depot_end")["arrival_min"]
+    hhmm = lambda m: f"{round(m) // 60:02d}:{round(m) % 60:02d}"  # noqa: E731
+    assert f"leave {hhmm(start)} · back {hhmm(end)}" in html
+    report = render_report(plan)
+    row = re.search(
+        rf"{re.escape(route['id'])}</td><td>{re.escape(route['vehicle_id'])}</td>.*?</tr>", report
+    )
+    assert row and f"<td>{hhmm(start)}</td><td>{hhmm(end)}</td>" in row.group(0)
+
+
+def test_shift_times_come_from_depot_stops_not_list_order(plan: dict[str, Any]) -> None:
+    from optimizer.report.common import shift_times
+
+    route = plan["routes"][0]
+    stops = route["stops"]
+    first = next(s for s in stops if s["kind"] == "depot_start")
+    last = next(s for s in stops if s["kind"] == "depot_end")
+    route["stops"] = list(reversed(stops))  # order in the file must not matter
+    assert shift_times(route) == (first["departure_min"], last["arrival_min"])
+
+
+def test_sheet_shows_truck_body_volume_and_street_when_the_plan_has_them(
+    plan: dict[str, Any], tmp_path: Path
+) -> None:
+    html = next(iter(write_route_sheets(plan, tmp_path / "a").values())).read_text(encoding="utf-8")
+    assert "body volume not in the plan" in html  # today's plans carry no fleet
+    plan["fleet"] = [
+        {"id": "side_loader", "capacity_t": 11, "capacity_m3": 20, "compaction_ratio": 4},
+        {"id": "recyclables_truck", "capacity_t": 6, "capacity_m3": 20, "compaction_ratio": 3},
+    ]
+    for p in plan["points"]:
+        p["street"] = f"улица {p['id']}"
+    paths = write_route_sheets(plan, tmp_path / "b")
+    html = paths["side_loader-1"].read_text(encoding="utf-8")
+    assert "payload 11.0 t · body 20.0 m³ (holds 80 m³ of loose waste at compaction 4.0)" in html
+    route = next(r for r in plan["routes"] if r["vehicle_id"] == "side_loader-1")
+    stop = next(s for s in route["stops"] if s["kind"] == "stop")
+    row = next(r for r in sheet_rows(html) if r[0] == str(stop["seq"]))
+    assert row[6] == f"улица {stop['ref_id']}"

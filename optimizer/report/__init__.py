@@ -3,6 +3,24 @@
 Everything is drawn from the plan dictionary (``plan.json`` schema v1) alone,
 so any saved plan can be redrawn.  This is the only package that imports
 folium.  The HTML files are self-contained and work offline.
+
+Outputs:
+
+* ``routes.csv`` / ``sites.csv`` are UTF-8 *with a byte-order mark* so Excel
+  opens Cyrillic and Kazakh text correctly; text cells starting with
+  ``= + - @`` (or a tab/carriage return) are prefixed with ``'`` so a
+  spreadsheet shows them instead of running them as formulas.  Numbers,
+  negative ones included, are written as numbers.  Read them back with
+  ``encoding="utf-8-sig"``.
+* Every stop prints its own ``stream`` (plan.json route stops), never the
+  stream of another record sharing the point id.
+* ``sheets/<vehicle>.html`` file names are made safe from the vehicle id (no
+  path separators, ``..`` or control characters; letters of any script kept;
+  at most 60 characters); ids that clean to the same name get a short hash.
+* Names from the scenario are HTML-escaped in every page.
+* Figures are labelled per day (routes; totals over the plan days for
+  multi-day plans) or per year (sites, money, CO₂e); sources behind the
+  factors are listed in ``docs/sources.md``.
 """
 
 from __future__ import annotations

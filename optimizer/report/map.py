@@ -356,7 +356,9 @@ def _add_route(
         arrows = arrow_positions(line, 12 if large else 40, 1.5 if large else 0.45)
         fg.add_child(_Script(ARROW_JS % (json.dumps(colour), json.dumps(arrows))))
 
+    site_names = {str(f["id"]): str(f.get("name") or f["id"]) for f in plan.get("facilities") or []}
     prev_load = 0.0
+    unload_no = 0
     compact: list[list[Any]] = []
     for stop in route.get("stops") or []:
         kind = stop.get("kind")
@@ -408,6 +410,8 @@ def _add_route(
                     ),
                 ).add_to(fg)
         elif kind == "unload":
+            unload_no += 1
+            site = site_names.get(str(stop.get("ref_id")), str(stop.get("ref_id")))
             tonnes = max(0.0, prev_load - load)
             ukey = (round(lat, 5) + 1000.0, round(lon, 5))  # own slots, beside the site
             uslot = stop_slots.get(ukey, 0)
@@ -427,12 +431,12 @@ def _add_route(
                     class_name="unload-icon",
                 ),
                 tooltip=esc(
-                    f"{seq}. unload {tonnes:.1f} t at {stop.get('ref_id')} · "
+                    f"{seq}. unload {unload_no}: {tonnes:.1f} t at {site} · "
                     f"{fmt_hhmm(stop.get('arrival_min'))} · {route_label(route)}"
                 ),
                 popup=folium.Popup(
                     popup_table(
-                        f"Unload · stop {esc(seq)} at {esc(stop.get('ref_id'))}",
+                        f"Unload {unload_no} at {esc(site)} · stop {esc(seq)}",
                         [
                             ("Route", esc(route_label(route))),
                             ("Unloaded", f"{tonnes:.2f} t"),

@@ -146,7 +146,8 @@ for (var i = 0; i < d.length; i++) {
     L.circleMarker([a[0], a[1]], {radius: 4, color: '#ffffff', weight: 1,
       fillColor: c, fillOpacity: 0.95, className: 'stop-marker'})
       .bindPopup(function () { return pop(a); })
-      .bindTooltip(a[2] + '. ' + a[3] + ' · ' + hm(a[4]))
+      .bindTooltip(a[2] + '. ' + a[3] + ' · ' + (names[a[10]] || a[10] || '') + ' · '
+        + hm(a[4]))
       .addTo(fg);
   })(d[i]);
 }
