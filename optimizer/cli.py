@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from optimizer import __version__, progress
 from optimizer.errors import InputError, OptimizerError
@@ -482,11 +482,23 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _solver_stop(name: str) -> Callable[[], None] | None:
+    """``request_stop`` or ``clear_stop`` of the routing interrupt API, if it is loaded.
+
+    Looked up in ``sys.modules`` only: a signal handler must not import OR-Tools, and
+    when routing was never imported no solve is running.
+    """
+    for module in ("optimizer.routing.interrupt", "optimizer.routing"):
+        found = getattr(sys.modules.get(module), name, None)
+        if callable(found):
+            return cast(Callable[[], None], found)
+    return None
+
+
 def _stop_solvers() -> None:
     """Ask a running routing search to stop, when the routing module offers that."""
-    routing = sys.modules.get("optimizer.routing")
-    request_stop = getattr(routing, "request_stop", None)
-    if callable(request_stop):
+    request_stop = _solver_stop("request_stop")
+    if request_stop is not None:
         request_stop()
 
 
@@ -508,6 +520,9 @@ def _signals_interrupt() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        clear_stop = _solver_stop("clear_stop")  # the next run (in tests: main again) solves
+        if clear_stop is not None:
+            clear_stop()
 
 
 def _interrupted_message(started: float) -> str:

@@ -23,7 +23,8 @@ import pytest
 
 from optimizer import plan as plan_module
 from optimizer.cli import main
-from optimizer.plan import SCHEMA_VERSION, commit, demo_scenario_path
+from optimizer.plan import SCHEMA_VERSION, check_output_folder, commit, demo_scenario_path
+from optimizer.scenario import load_scenario
 
 SCENARIO = str(demo_scenario_path())
 
@@ -188,6 +189,17 @@ def test_every_output_name_is_known_to_force(old_plan: Path) -> None:
     written = {p.name for p in old_plan.iterdir()}
     assert written <= plan_module.PLAN_ENTRIES
     assert plan_module.replace_refusal(old_plan) is None
+
+
+def test_make_demo_folder_stays_replaceable(
+    old_plan: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Makefile runs 'optimizer demo --out maps/demo --force' again and again."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(old_plan, tmp_path / "maps" / "demo")
+    inputs = plan_module.scenario_inputs(load_scenario(demo_scenario_path()))
+    assert Path(SCENARIO) in inputs
+    check_output_folder(Path("maps/demo"), force=True, inputs=inputs)  # does not raise
 
 
 # ---------------------------------------------------------------------------------
