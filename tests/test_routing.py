@@ -153,7 +153,7 @@ def test_window_closing_before_opening_is_named() -> None:
 def test_demand_above_every_truck_is_named() -> None:
     demand = np.array(waste_problem().demand_kg)
     demand[5] = 5000
-    with pytest.raises(InputError, match=r"P5.*above the capacity"):
+    with pytest.raises(InputError, match=r"P5.*capacity: .*above the largest truck"):
         solve_routes(waste_problem(demand_kg=demand), time_limit_s=1)
 
 
@@ -163,13 +163,15 @@ def test_stop_no_truck_may_serve_error_or_unserved() -> None:
         dataclasses.replace(waste_problem().vehicles[0], id="nobody", streams=frozenset({"paper"})),
         waste_problem().vehicles[0],
     )
-    with pytest.raises(InputError, match=r"P6.*no truck may serve"):
+    with pytest.raises(
+        InputError, match=r"P6.*no compatible truck: no truck of the fleet may serve"
+    ):
         solve_routes(waste_problem(vehicles=trucks, allowed_vehicles=allowed), time_limit_s=1)
     problem = waste_problem(vehicles=trucks, allowed_vehicles=allowed, drop_penalty=10**6)
     plan = solve_routes(problem, time_limit_s=1)
     assert verify_routes(problem, plan) == []
     assert [node for node, _ in plan.unserved] == [6]
-    assert "no truck may serve" in plan.unserved[0][1]
+    assert plan.unserved[0][1].startswith("no compatible truck: no truck of the fleet may serve")
 
 
 def test_fleet_too_small_is_infeasible() -> None:

@@ -2,19 +2,34 @@
 
 ``RoutingProblem`` and ``Vehicle`` describe a day; :func:`solve_routes` returns a
 :class:`RoutePlan` checked by :func:`verify_routes`, independent code.
+:func:`request_stop` (from a signal handler or thread) ends running solves, which
+then raise :class:`Interrupted`, a ``KeyboardInterrupt``.
 """
 
-from optimizer.routing.problem import RoutingProblem, Vehicle
+from optimizer.routing.interrupt import (
+    Interrupted,
+    clear_stop,
+    request_stop,
+    stop_on_signals,
+    stop_requested,
+)
+from optimizer.routing.problem import NodeKey, RoutingProblem, Vehicle
 from optimizer.routing.result import Route, RoutePlan, Visit
 from optimizer.routing.solve import solve_routes
 from optimizer.routing.verify import verify_routes
 
 __all__ = [
+    "Interrupted",
+    "NodeKey",
     "Route",
     "RoutePlan",
     "RoutingProblem",
     "Vehicle",
     "Visit",
+    "clear_stop",
+    "request_stop",
     "solve_routes",
+    "stop_on_signals",
+    "stop_requested",
     "verify_routes",
 ]

@@ -49,9 +49,8 @@ def _one_route(
     travel = np.rint(p.time_s * sf).astype(np.int64)
     may = np.array([p.kind[i] == "stop" and p.vehicle_may_serve(v, i) for i in range(p.n)])
     facilities = list(p.facilities)
-    day_end = int(p.time_window[v.end, 1])
-    t = max(int(p.time_window[v.start, 0]), v.available_from_s)
-    shift_end = min(day_end, t + v.shift_s) - SAFETY_S
+    t = p.departure_window(v)[0]  # leave at the shift start
+    shift_end = min(p.return_by(v), t + v.shift_s) - SAFETY_S
     pos = v.start
     kg = litres = day_kg = day_l = count = 0
     on_board: set[str] = set()

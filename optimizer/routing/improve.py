@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
 import random
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from optimizer.routing.breaks import tightened, with_breaks
+from optimizer.routing.interrupt import run_jobs
 from optimizer.routing.problem import RoutingProblem, Vehicle
 from optimizer.routing.result import Route, RoutePlan
 from optimizer.routing.solve import FSS, SearchConfig, Sequences, solve_once
@@ -38,6 +37,7 @@ FIRST_PHASE = 0.35  # share of the time for the whole-problem GLS
 RACE_BELOW = 60  # stops; race first solutions only up to this size
 RACE_SHARE = 0.2  # share of the time for the race of first solutions
 BREAK_MARGIN_S = 1800  # extra room for waiting for the break window (fallback)
+GRACE_S = 5.0  # a worker still busy this long after the time limit is terminated
 MIN_DECOMPOSE = 150  # below this many stops, whole-problem GLS only (measured)
 #: OR-Tools' iterated local search: SISR ruin (Christiaens & Vanden Berghe 2020) of about
 #: 40 stops, cheapest-insertion recreate, simulated-annealing acceptance, and no local
@@ -271,24 +271,16 @@ def improve(
                 SearchConfig(first_solution=FSS.PATH_CHEAPEST_ARC),
             ]
         )
-        context = multiprocessing.get_context("spawn")
         limit = max(0.5, time_limit_s - 1.0)  # process start-up
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [
-                pool.submit(
-                    _single,
-                    problem,
-                    limit,
-                    seed + w,
-                    configs[w % len(configs)],
-                    initial,
-                    balance,
-                    unserved,
-                    decomposition,
-                )
-                for w in range(workers)
-            ]
-            plans = [f.result() for f in futures]
+        args = (problem, limit, seed, base, initial, balance, unserved, decomposition)
+        plans = run_jobs(
+            _single,
+            workers,
+            lambda w: (*args[:2], seed + w, configs[w % len(configs)], *args[4:]),
+            workers=workers,
+            deadline=t0 + time_limit_s + GRACE_S,
+            context="spawn",
+        )
         found = [p for p in plans if p is not None]
         if not found:
             return None

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.constraint_solver import pywrapcp
 
-from optimizer.routing.problem import IntArray, RoutingProblem
+from optimizer.routing.problem import IntArray, RoutingProblem, Vehicle
 
 COST_SCALE = 1000
 UNLOAD_PENALTY = COST_SCALE  # one currency unit per unload visit
@@ -39,6 +39,7 @@ class Model:
     copies: dict[int, list[int]]  # facility -> its model nodes (unload copies)
     time_dim: pywrapcp.RoutingDimension | None
     breaks: dict[int, pywrapcp.IntervalVar] = field(default_factory=dict)
+    keep_alive: list[object] = field(default_factory=list)  # callbacks OR-Tools holds
 
     def index_of_stop(self, stop: int) -> int:
         """Routing index of a problem stop."""
@@ -67,6 +68,36 @@ def unload_copies(problem: RoutingProblem, stops: tuple[int, ...]) -> int:
             trips = max(trips, math.ceil(total / smallest))
     cap_all = problem.max_unload_trips * nv
     return int(min(cap_all, max(nv, math.ceil(1.3 * trips) + nv)))
+
+
+def _shift_bounds(
+    p: RoutingProblem,
+    time_dim: pywrapcp.RoutingDimension,
+    routing: pywrapcp.RoutingModel,
+    k: int,
+    v: Vehicle,
+    horizon: int,
+) -> None:
+    """The shift of vehicle ``k``: leave at its start (or within the flexibility),
+    be back within ``shift_s`` of leaving and by the depot's closing time.
+
+    Any flexibility is used only to save paid hours; otherwise the truck leaves at
+    the shift start (a soft bound there, and the finalizer takes the earliest start).
+    """
+    early, late = p.departure_window(v)
+    start = time_dim.CumulVar(routing.Start(k))
+    end = time_dim.CumulVar(routing.End(k))
+    start.SetRange(min(early, horizon), min(late, horizon))
+    end.SetRange(0, min(p.return_by(v), horizon))
+    if v.shift_s < horizon:
+        time_dim.SetSpanUpperBoundForVehicle(int(v.shift_s), k)
+    coeff = round(v.cost_per_h * COST_SCALE / 3600)
+    if coeff:
+        time_dim.SetSpanCostCoefficientForVehicle(coeff, k)
+    if late > early:
+        time_dim.SetCumulVarSoftUpperBound(routing.Start(k), early, 1)
+    routing.AddVariableMinimizedByFinalizer(start)
+    routing.AddVariableMinimizedByFinalizer(end)
 
 
 def _matrix(values: np.ndarray) -> list[list[int]]:
@@ -205,12 +236,7 @@ def build_model(
     if needs_time:
         service = p.service_s[node_of]
         travel = p.time_s[ix]
-        horizon = int(
-            max(
-                int(p.time_window[:, 1].max()),
-                max(v.available_from_s + v.shift_s for v in vehicles),
-            )
-        )
+        horizon = int(max(int(p.time_window[:, 1].max()), max(v.latest_end_s for v in vehicles)))
         horizon = min(horizon, 10**12)
         time_cb: dict[float, int] = {}
         per_vehicle = []
@@ -229,19 +255,7 @@ def build_model(
                 lo, hi = (int(x) for x in p.time_window[node])
                 time_dim.CumulVar(manager.NodeToIndex(m)).SetRange(lo, min(hi, horizon))
         for k, v in enumerate(vehicles):
-            lo = max(int(p.time_window[v.start, 0]), v.available_from_s)
-            hi = int(p.time_window[v.start, 1])
-            start = time_dim.CumulVar(routing.Start(k))
-            end = time_dim.CumulVar(routing.End(k))
-            start.SetRange(min(lo, hi), min(hi, horizon))
-            end.SetRange(0, min(int(p.time_window[v.end, 1]), horizon))
-            if v.shift_s < horizon:
-                time_dim.SetSpanUpperBoundForVehicle(int(v.shift_s), k)
-            coeff = round(v.cost_per_h * COST_SCALE / 3600)
-            if coeff:
-                time_dim.SetSpanCostCoefficientForVehicle(coeff, k)
-            routing.AddVariableMaximizedByFinalizer(start)
-            routing.AddVariableMinimizedByFinalizer(end)
+            _shift_bounds(p, time_dim, routing, k, v, horizon)
         if balance:
             time_dim.SetGlobalSpanCostCoefficient(100)
     elif balance:

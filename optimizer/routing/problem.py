@@ -8,6 +8,7 @@ place where a truck unloads: landfill, sorting or transfer station).
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,6 +23,26 @@ IntArray = npt.NDArray[np.int64]
 
 KINDS = ("depot", "stop", "facility")
 _FILE = "routing problem"
+_KIND_WORDS = {"depot": "depot", "stop": "stop", "facility": "facility"}
+
+
+@dataclass(frozen=True, order=True)
+class NodeKey:
+    """The identity of a node: its kind, its id and (stops) its stream.
+
+    A depot and a facility may share an id, and one collection point gives a stop
+    per stream; the key tells them apart without joining strings.
+    """
+
+    kind: str
+    id: str
+    stream: str | None = None
+
+
+def clock(seconds: int) -> str:
+    """Seconds from midnight as ``HH:MM`` (``24:00`` and beyond past midnight)."""
+    minutes = round(seconds / 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -32,6 +53,12 @@ class Vehicle:
     unloads); ``day_capacity_*`` and ``max_stops`` bound the whole day (a driver's
     route capacity, as in Kim et al. 2006). ``break_window`` is the interval in
     which the break must *start* (seconds from midnight).
+
+    The shift: the truck leaves its depot at ``shift_start_s``, or up to
+    ``shift_start_flex_s`` later, and is back within ``shift_s`` of leaving (so by
+    ``shift_start_s + shift_start_flex_s + shift_s`` at the latest). Waiting counts as
+    work: a truck does not leave late to meet a facility's opening hours.
+    ``available_from_s`` is the former name of ``shift_start_s`` (still accepted).
     """
 
     id: str
@@ -47,10 +74,29 @@ class Vehicle:
     streams: frozenset[str] | None = None
     break_window: tuple[int, int] | None = None
     break_s: int = 0
-    available_from_s: int = 0
+    shift_start_s: int = 0
+    shift_start_flex_s: int = 0
+    available_from_s: int | None = None
     day_capacity_kg: int | None = None
     day_capacity_l: int | None = None
     max_stops: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.available_from_s is not None:  # the former name of shift_start_s
+            object.__setattr__(self, "shift_start_s", int(self.available_from_s))
+            object.__setattr__(self, "available_from_s", None)
+
+    @property
+    def latest_end_s(self) -> int:
+        """When the shift ends at the latest (latest start plus the shift)."""
+        return self.shift_start_s + self.shift_start_flex_s + self.shift_s
+
+    def shift_text(self) -> str:
+        """The shift in words, e.g. ``07:00-15:00`` or ``07:00(+30 min)-15:30``."""
+        flex = f" (start up to {round(self.shift_start_flex_s / 60)} min later)"
+        return f"{clock(self.shift_start_s)}-{clock(self.latest_end_s)}" + (
+            flex if self.shift_start_flex_s else ""
+        )
 
     def accepts(self, stream: str | None) -> bool:
         """Whether this truck may collect a stop of ``stream``."""
@@ -69,7 +115,7 @@ def _readonly(values: Any, ndim: int, name: str) -> IntArray:
 class RoutingProblem:
     """A day's collection routing problem (immutable; validated on creation)."""
 
-    node_ids: tuple[str, ...]
+    node_ids: tuple[str, ...]  # as users know them; unique together with kind and stream
     kind: tuple[str, ...]
     distance_m: IntArray
     time_s: IntArray
@@ -85,6 +131,7 @@ class RoutingProblem:
     max_unload_trips: int = 4
     name: str = "routing"
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None  # how messages name each node
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -109,6 +156,8 @@ class RoutingProblem:
                 MappingProxyType({int(k): frozenset(v) for k, v in self.allowed_vehicles.items()}),
             )
         set_(self, "metadata", MappingProxyType(dict(self.metadata)))
+        if self.labels is not None:
+            set_(self, "labels", tuple(self.labels))
         self._validate()
 
     # ------------------------------------------------------------------ helpers
@@ -126,6 +175,30 @@ class RoutingProblem:
     def facilities(self) -> tuple[int, ...]:
         """Indices of the facilities."""
         return tuple(i for i, k in enumerate(self.kind) if k == "facility")
+
+    def key(self, node: int) -> NodeKey:
+        """The typed identity of a node (kind, id, stream)."""
+        return NodeKey(self.kind[node], self.node_ids[node], self.stream[node])
+
+    def label(self, node: int) -> str:
+        """A node as messages name it, e.g. ``collection point P4 (msw)``, ``depot D1``."""
+        if self.labels is not None:
+            return self.labels[node]
+        kind, ident, stream = self.kind[node], self.node_ids[node], self.stream[node]
+        if kind == "stop":
+            return f"stop {ident}" + (f" ({stream})" if stream else "")
+        return f"{_KIND_WORDS.get(kind, kind)} {ident}"
+
+    def departure_window(self, vehicle: Vehicle) -> tuple[int, int]:
+        """Earliest and latest time ``vehicle`` may leave its depot (shift and depot hours)."""
+        opens, closes = (int(x) for x in self.time_window[vehicle.start])
+        earliest = max(vehicle.shift_start_s, opens)
+        latest = min(vehicle.shift_start_s + vehicle.shift_start_flex_s, closes)
+        return earliest, latest
+
+    def return_by(self, vehicle: Vehicle) -> int:
+        """Latest time ``vehicle`` may be back (end of its shift, depot closing)."""
+        return min(int(self.time_window[vehicle.end, 1]), vehicle.latest_end_s)
 
     def vehicle_may_serve(self, vehicle: Vehicle, node: int) -> bool:
         """Stream and explicit compatibility of ``vehicle`` with stop ``node``."""
@@ -170,25 +243,35 @@ class RoutingProblem:
                 bad(name, f"shape {arr.shape}, expected {(n,)}")
             elif (arr < 0).any():
                 i = int(np.flatnonzero(arr < 0)[0])
-                bad(f"node {self.node_ids[i]}", f"negative {name}")
+                bad(self.label(i), f"negative {name}")
         if self.time_window.shape != (n, 2):
             bad("time_window", f"shape {self.time_window.shape}, expected {(n, 2)}")
-        if len(set(self.node_ids)) != n:
-            bad("node_ids", "are not unique")
+        if self.labels is not None and len(self.labels) != n:
+            bad("labels", f"has {len(self.labels)} entries for {n} nodes")
+        counts = Counter(zip(self.kind, self.node_ids, self.stream, strict=False))
+        for (kind, ident, stream), times in counts.items():
+            if times > 1:
+                bad(
+                    "node ids",
+                    f"{kind} {ident}"
+                    + (f" ({stream})" if stream else "")
+                    + f" appears {times} times",
+                    "give each depot, facility and collection point (per stream) its own id",
+                )
         if problems:
             raise InputError(problems)
         for i, k in enumerate(self.kind):
             if k not in KINDS:
-                bad(f"node {self.node_ids[i]}", f"unknown kind {k!r}", f"use {KINDS}")
+                bad(self.label(i), f"unknown kind {k!r}", f"use {KINDS}")
             opens, closes = (int(x) for x in self.time_window[i])
             if closes < opens:
                 bad(
-                    f"node {self.node_ids[i]}",
+                    self.label(i),
                     f"time window closes ({closes} s) before it opens ({opens} s)",
                     "swap or correct the opening and closing times",
                 )
             if k != "stop" and (self.demand_kg[i] or self.demand_l[i]):
-                bad(f"node {self.node_ids[i]}", f"a {k} cannot have a demand")
+                bad(self.label(i), f"a {k} cannot have a demand")
         for f in self.facility_streams:
             if not 0 <= f < n or self.kind[f] != "facility":
                 bad(f"facility_streams[{f}]", "is not a facility node")
@@ -203,6 +286,18 @@ class RoutingProblem:
                     bad(f"vehicle {v.id}", f"start/end node {end} is not a depot")
             if v.capacity_kg < 0 or v.capacity_l < 0 or v.shift_s <= 0:
                 bad(f"vehicle {v.id}", "capacity must be >= 0 and shift > 0")
+            if v.shift_start_flex_s < 0:
+                bad(f"vehicle {v.id}", "shift start flexibility must be >= 0")
+            elif 0 <= v.start < n and self.kind[v.start] == "depot":
+                early, late = self.departure_window(v)
+                if early > late:
+                    opens, closes = (int(x) for x in self.time_window[v.start])
+                    bad(
+                        f"vehicle {v.id}",
+                        f"its shift starts at {clock(v.shift_start_s)} but "
+                        f"{self.label(v.start)} is open {clock(opens)}-{clock(closes)}",
+                        "move the shift start into the depot's opening hours",
+                    )
             if v.speed_factor <= 0:
                 bad(f"vehicle {v.id}", "speed_factor must be positive")
             if v.break_window is not None and v.break_window[1] < v.break_window[0]:

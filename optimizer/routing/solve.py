@@ -12,9 +12,11 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from optimizer.errors import InfeasibleError, InputError, Problem, VerificationError
+from optimizer.routing import reasons as R
 from optimizer.routing.construct import greedy_routes
+from optimizer.routing.interrupt import check_stop, search_callback, stop_on_signals
 from optimizer.routing.model import COST_SCALE, Model, build_model
-from optimizer.routing.problem import RoutingProblem
+from optimizer.routing.problem import RoutingProblem, Vehicle
 from optimizer.routing.result import Route, RoutePlan, Visit, VisitKind
 from optimizer.routing.verify import verify_routes
 
@@ -29,7 +31,7 @@ Sequences = dict[str, list[int]]  # vehicle id -> problem nodes (stops and unloa
 
 # --------------------------------------------------------------- pre-solve checks
 def presolve(problem: RoutingProblem) -> list[tuple[int, str]]:
-    """Stops no truck can serve, with the reason.
+    """Stops no truck can serve, with the reason (see :mod:`reasons`).
 
     Raises :class:`InputError` for them when every stop is mandatory and
     :class:`InfeasibleError` when the fleet as a whole cannot carry the demand.
@@ -41,19 +43,18 @@ def presolve(problem: RoutingProblem) -> list[tuple[int, str]]:
         trucks = [v for v in p.vehicles if p.vehicle_may_serve(v, s)]
         kg, litres = int(p.demand_kg[s]), int(p.demand_l[s])
         if not trucks:
-            bad.append((s, "no truck may serve this stop (stream or vehicle restriction)"))
+            why = "no truck of the fleet may serve it (stream or vehicle restriction)"
+            bad.append((s, R.reason(R.TRUCK, why)))
             continue
         fits = [v for v in trucks if v.capacity_kg >= kg and (not litres or v.capacity_l >= litres)]
         if not fits:
             biggest = max(trucks, key=lambda v: (v.capacity_kg, v.capacity_l))
-            bad.append(
-                (
-                    s,
-                    f"demand {kg} kg / {litres} l is above the capacity of every "
-                    f"allowed truck (largest {biggest.capacity_kg} kg / "
-                    f"{biggest.capacity_l} l)",
-                )
+            why = (
+                f"its load {kg / 1000:g} t / {litres / 1000:g} m3 is above the largest "
+                f"truck that may serve it ({biggest.capacity_kg / 1000:g} t / "
+                f"{biggest.capacity_l / 1000:g} m3)"
             )
+            bad.append((s, R.reason(R.CAPACITY, why)))
             continue
         if p.facilities and p.stream[s] is not None:
             ok = [
@@ -62,22 +63,18 @@ def presolve(problem: RoutingProblem) -> list[tuple[int, str]]:
                 if f not in p.facility_streams or p.stream[s] in p.facility_streams[f]
             ]
             if not ok:
-                bad.append((s, f"no facility accepts stream {p.stream[s]!r}"))
+                why = f"no open facility is licensed for stream {p.stream[s]!r}"
+                bad.append((s, R.reason(R.FACILITY, why)))
                 continue
-        if not _reachable(p, s, fits):
-            time_bad.append(
-                (
-                    s,
-                    "no allowed truck can reach it within its time window "
-                    "and come back within its shift",
-                )
-            )
+        late = _time_reason(p, s, fits)
+        if late is not None:
+            time_bad.append((s, late))
     if p.drop_penalty is None and bad:
         raise InputError(
             [
                 Problem(
                     "routing problem",
-                    f"stop {p.node_ids[s]}",
+                    p.label(s),
                     why,
                     "raise the truck capacity, allow another truck, or set a drop "
                     "penalty to report it unserved",
@@ -87,7 +84,7 @@ def presolve(problem: RoutingProblem) -> list[tuple[int, str]]:
         )
     if p.drop_penalty is None and time_bad:
         raise InfeasibleError(
-            "; ".join(f"stop {p.node_ids[s]}: {why}" for s, why in time_bad[:10])
+            "; ".join(f"{p.label(s)}: {why}" for s, why in time_bad[:10])
             + (f" (and {len(time_bad) - 10} more)" if len(time_bad) > 10 else "")
         )
     dropped = {s for s, _ in bad + time_bad}
@@ -96,28 +93,51 @@ def presolve(problem: RoutingProblem) -> list[tuple[int, str]]:
     return bad + time_bad
 
 
-def _reachable(p: RoutingProblem, s: int, trucks: Sequence[object]) -> bool:
-    from optimizer.routing.problem import Vehicle
+def _travel(v: Vehicle, seconds: float) -> int:
+    return round(float(seconds) * v.speed_factor)
 
-    lo, hi = (int(x) for x in p.time_window[s])
-    for v in trucks:
-        assert isinstance(v, Vehicle)
-        leave = max(int(p.time_window[v.start, 0]), v.available_from_s)
-        arrive = max(lo, leave + round(float(p.time_s[v.start, s]) * v.speed_factor))
-        if arrive > hi:
-            continue
-        back = arrive + int(p.service_s[s])
-        if p.facilities:
-            back += min(
-                round(float(p.time_s[s, f] + p.time_s[f, v.end]) * v.speed_factor)
-                + int(p.service_s[f])
-                for f in p.facilities
-            )
-        else:
-            back += round(float(p.time_s[s, v.end]) * v.speed_factor)
-        if back <= int(p.time_window[v.end, 1]) and back - leave <= v.shift_s:
-            return True
-    return False
+
+def _way_back(p: RoutingProblem, s: int, v: Vehicle) -> int:
+    """Seconds from leaving stop ``s`` to the depot (via the nearest facility, if any)."""
+    if p.facilities:
+        return min(
+            _travel(v, p.time_s[s, f] + p.time_s[f, v.end]) + int(p.service_s[f])
+            for f in p.facilities
+        )
+    return _travel(v, p.time_s[s, v.end])
+
+
+def _fits_shift(p: RoutingProblem, s: int, v: Vehicle, window: tuple[int, int]) -> bool:
+    """Whether ``v`` can serve ``s`` alone, starting within ``window``, inside its shift."""
+    early, late = p.departure_window(v)
+    go = _travel(v, p.time_s[v.start, s])
+    lo, hi = window
+    leave = min(late, max(early, lo - go))  # as late as useful: no waiting at the stop
+    arrive = max(lo, leave + go)
+    back = arrive + int(p.service_s[s]) + _way_back(p, s, v)
+    return arrive <= hi and back - leave <= v.shift_s and back <= p.return_by(v)
+
+
+def _time_reason(p: RoutingProblem, s: int, trucks: Sequence[Vehicle]) -> str | None:
+    """Why no truck can serve ``s`` in time (None when one can): too far for the
+    shift at any hour, or its window cannot be met inside the shift."""
+    window = (int(p.time_window[s, 0]), int(p.time_window[s, 1]))
+    if any(_fits_shift(p, s, v, window) for v in trucks):
+        return None
+    shifts = R.shifts_text(trucks)
+    if not any(_fits_shift(p, s, v, (0, 10**12)) for v in trucks):
+        v = trucks[0]
+        trip = _travel(v, p.time_s[v.start, s]) + int(p.service_s[s]) + _way_back(p, s, v)
+        return R.reason(
+            R.UNREACHABLE,
+            f"the round trip from {p.label(v.start)} takes {trip / 3600:.1f} h, "
+            f"more than the shift {shifts} allows",
+        )
+    return R.reason(
+        R.WINDOW,
+        f"its window {R.window_text(p, s)} cannot be met inside the shift {shifts} "
+        "of any truck that may serve it",
+    )
 
 
 def _check_fleet_totals(p: RoutingProblem, dropped: set[int]) -> None:
@@ -259,9 +279,27 @@ def run_search(
     config: SearchConfig | None = None,
     initial: Sequences | None = None,
 ) -> pywrapcp.Assignment | None:
-    """One OR-Tools search, optionally warm-started from ``initial``."""
+    """One OR-Tools search, optionally warm-started from ``initial``.
+
+    Raises :class:`Interrupted` when a stop is requested before or during it.
+    """
+    check_stop()
+    found = _search(model, time_limit_s, config, initial)
+    check_stop()  # a cancelled search returns its best so far: not a plan to keep
+    return found
+
+
+def _search(
+    model: Model,
+    time_limit_s: float,
+    config: SearchConfig | None,
+    initial: Sequences | None,
+) -> pywrapcp.Assignment | None:
     params = search_parameters(model.problem, time_limit_s, config)
     routing = model.routing
+    callback = search_callback(routing)
+    model.keep_alive.append(callback)
+    routing.AddAtSolutionCallback(callback)
     if config is not None and config.iterated:
         # OR-Tools 9.15 runs its ILS only through this entry point, which takes no
         # warm start (SolveWithParameters silently ignores use_iterated_local_search).
@@ -364,13 +402,7 @@ def extract(
     listed = {s for s, _ in unserved_list}
     for s in model.stop_nodes:
         if s not in served and s not in listed:
-            unserved_list.append(
-                (
-                    s,
-                    "left out by the optimizer: serving it costs more "
-                    "than the drop penalty or breaks a constraint",
-                )
-            )
+            unserved_list.append((s, R.fleet_limit(p, s)))
     return RoutePlan(
         status=status,  # type: ignore[arg-type]
         objective=solution.ObjectiveValue() / COST_SCALE,
@@ -471,12 +503,27 @@ def solve_routes(
 ) -> RoutePlan:
     """Route the fleet: checks, search (see :mod:`improve`), verification.
 
-    Raises :class:`InputError` / :class:`InfeasibleError` for impossible inputs and
-    :class:`VerificationError` when the plan fails the independent checker.
+    Raises :class:`InputError` / :class:`InfeasibleError` for impossible inputs,
+    :class:`VerificationError` when the plan fails the independent checker and
+    ``KeyboardInterrupt`` (:class:`Interrupted`) when stopped by Ctrl-C, SIGTERM or
+    :func:`request_stop`.
     """
+    with stop_on_signals():
+        return _solve_routes(problem, time_limit_s, seed, workers, initial, balance)
+
+
+def _solve_routes(
+    problem: RoutingProblem,
+    time_limit_s: float,
+    seed: int,
+    workers: int,
+    initial: RoutePlan | None,
+    balance: bool,
+) -> RoutePlan:
     from optimizer.routing.improve import improve
 
     t0 = time.perf_counter()
+    check_stop()
     unserved = presolve(problem)
     if len(unserved) == len(problem.stops):
         plan = RoutePlan("feasible", 0.0, (), tuple(unserved), 0.0)

@@ -2,8 +2,8 @@
 
 This module shares no logic with the model: it replays every route from the raw
 matrices and the problem's rules (coverage, both capacities between unloads, day
-totals, unload before the depot, time windows, shift, break, compatibility, streams
-accepted by the facility) and lists every violation found. ``[]`` means valid.
+totals, unload before the depot, time windows, shift start and end, break,
+compatibility, streams accepted by the facility) and lists every violation found. ``[]`` means valid.
 """
 
 from __future__ import annotations
@@ -14,6 +14,32 @@ from optimizer.routing.result import Route, RoutePlan, Visit
 
 def _travel(problem: RoutingProblem, vehicle: Vehicle, a: int, b: int) -> int:
     return round(float(problem.time_s[a, b]) * vehicle.speed_factor)
+
+
+def _hhmm(seconds: int) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _check_shift(problem: RoutingProblem, vehicle: Vehicle, route: Route, out: list[str]) -> None:
+    """The shift rule: leave at the shift start (within its flexibility) and inside
+    the depot's hours; back within the shift length and by the end of the latest shift."""
+    tag = f"route {route.vehicle_id}"
+    begin, end = route.visits[0].arrival_s, route.visits[-1].arrival_s
+    first = vehicle.shift_start_s
+    last = vehicle.shift_start_s + vehicle.shift_start_flex_s
+    opens, closes = (int(x) for x in problem.time_window[vehicle.start])
+    if begin < first or begin > last:
+        allowed = _hhmm(first) if last == first else f"{_hhmm(first)}-{_hhmm(last)}"
+        out.append(f"{tag}: leaves the depot at {_hhmm(begin)}, the shift starts at {allowed}")
+    if not opens <= begin <= closes:
+        out.append(f"{tag}: leaves the depot at {_hhmm(begin)}, outside its opening hours")
+    if end - begin > vehicle.shift_s:
+        out.append(f"{tag}: works {end - begin} s, above the shift {vehicle.shift_s} s")
+    if end > last + vehicle.shift_s:
+        out.append(
+            f"{tag}: back at {_hhmm(end)}, after the shift ends ({_hhmm(last + vehicle.shift_s)})"
+        )
 
 
 def _check_route(
@@ -35,12 +61,9 @@ def _check_route(
     prev: Visit = visits[0]
     pending_break = 0
     breaks: list[Visit] = []
-    start = visits[0]
-    opens = max(int(p.time_window[vehicle.start, 0]), vehicle.available_from_s)
-    if start.arrival_s < opens:
-        out.append(f"{tag}: leaves the depot at {start.arrival_s} s, before {opens} s")
+    _check_shift(p, vehicle, route, out)
     for visit in visits[1:]:
-        where = f"{tag}, node {p.node_ids[visit.node]}"
+        where = f"{tag}, {p.label(visit.node)}"
         if visit.kind == "break":
             breaks.append(visit)
             pending_break += visit.departure_s - visit.arrival_s
@@ -113,8 +136,6 @@ def _check_route(
     if route.distance_m != distance:
         out.append(f"{tag}: reported distance {route.distance_m} m, replay {distance} m")
     begin, end = visits[0].arrival_s, visits[-1].arrival_s
-    if end - begin > vehicle.shift_s:
-        out.append(f"{tag}: works {end - begin} s, above the shift {vehicle.shift_s} s")
     if vehicle.break_window is not None and vehicle.break_s > 0:
         early, late = vehicle.break_window
         taken = [v for v in visits if v.kind == "break"]
@@ -148,16 +169,16 @@ def verify_routes(problem: RoutingProblem, plan: RoutePlan) -> list[str]:
     unserved = {node for node, _ in plan.unserved}
     for node, reason in plan.unserved:
         if not reason:
-            out.append(f"stop {problem.node_ids[node]}: unserved without a reason")
+            out.append(f"{problem.label(node)}: unserved without a reason")
     for stop in problem.stops:
         times = count.get(stop, 0)
-        name = problem.node_ids[stop]
+        name = problem.label(stop)
         if times > 1:
-            out.append(f"stop {name}: served {times} times")
+            out.append(f"{name}: served {times} times")
         if times == 0 and stop not in unserved:
-            out.append(f"stop {name}: neither served nor listed as unserved")
+            out.append(f"{name}: neither served nor listed as unserved")
         if times and stop in unserved:
-            out.append(f"stop {name}: served but listed as unserved")
+            out.append(f"{name}: served but listed as unserved")
         if times == 0 and problem.drop_penalty is None and stop in unserved:
-            out.append(f"stop {name}: mandatory stop left unserved")
+            out.append(f"{name}: mandatory stop left unserved")
     return out

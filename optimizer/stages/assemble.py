@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from optimizer.location.economics import FACTORS
+from optimizer.routing.reasons import count_by_category
 from optimizer.stages.prepare import Prepared
 from optimizer.stages.sites import SitePlan
 
@@ -18,6 +19,7 @@ Stage = Literal["plan", "sites", "routes"]
 ROUTE_KPIS = (
     "distance_km", "driving_h", "working_h", "tonnes", "tonne_km", "fuel_l", "co2e_t",
     "cost_kzt", "vehicles_used", "stops_served", "unserved_stops", "unload_trips",
+    "unserved_by_reason",
 )  # fmt: skip
 
 #: Diesel combustion, kg CO2e per litre: the same sourced factor the site economics use.
@@ -155,7 +157,7 @@ def _route_records(
                 {
                     "seq": seq,
                     "kind": visit.kind,
-                    "ref_id": problem.node_ids[visit.node].split("|", 1)[0],
+                    "ref_id": problem.node_ids[visit.node],
                     "stream": problem.stream[visit.node],
                     "lon": _round(prep.snapped.lon[mi], 6),
                     "lat": _round(prep.snapped.lat[mi], 6),
@@ -235,10 +237,10 @@ def assemble_plan(
         prep, decision, sites.problem if sites else None, open_ids, sites.excluded if sites else {}
     )
     index = prep.location_index
-    due_days: dict[str, list[int]] = {}
+    due_days: dict[tuple[str, str | None], list[int]] = {}
     for d in days:
         for i in d.problem.stops:
-            due_days.setdefault(d.problem.node_ids[i], []).append(d.day)
+            due_days.setdefault((d.problem.node_ids[i], d.problem.stream[i]), []).append(d.day)
     rows: list[dict[Any, Any]] = prep.demand.to_dict("records")
     points = [
         {
@@ -253,8 +255,10 @@ def assemble_plan(
             "containers": int(row.get("containers") or 0),
             "due_today": None
             if not days
-            else 1 in due_days.get(f"{row['point_id']}|{row['stream']}", []),
-            "due_days": due_days.get(f"{row['point_id']}|{row['stream']}", []) if days else None,
+            else 1 in due_days.get((str(row["point_id"]), str(row["stream"])), []),
+            "due_days": due_days.get((str(row["point_id"]), str(row["stream"])), [])
+            if days
+            else None,
             "snap_distance_m": _round(prep.snapped.distance_m[index[f"pt:{row['point_id']}"]], 1),
         }
         for row in rows
@@ -269,7 +273,7 @@ def assemble_plan(
         )
         day_unserved = [
             {
-                "point_id": d.problem.node_ids[n].split("|", 1)[0],
+                "point_id": d.problem.node_ids[n],
                 "stream": d.problem.stream[n],
                 "day": d.day,
                 "reason": reason,
@@ -290,6 +294,7 @@ def assemble_plan(
                 "vehicles_used": len(records),
                 "stops_served": sum(1 for r in records for s in r["stops"] if s["kind"] == "stop"),
                 "unserved_stops": len(day_unserved),
+                "unserved_by_reason": count_by_category(u["reason"] for u in day_unserved),
                 "unload_trips": sum(
                     1 for r in records for s in r["stops"] if s["kind"] == "unload"
                 ),
@@ -312,6 +317,8 @@ def assemble_plan(
         "vehicles_available": sum(vt.count for vt in sc.fleet),
         "stops_served": sum(1 for r in routes for s in r["stops"] if s["kind"] == "stop"),
         "unserved_stops": len(unserved),
+        # unserved stops per binding constraint ("fleet limit", "time window", ...)
+        "unserved_by_reason": count_by_category(u["reason"] for u in unserved),
         "unload_trips": sum(1 for r in routes for s in r["stops"] if s["kind"] == "unload"),
         "sites_open": len(open_ids),
         "sites_cost_kzt_per_year": _round(fixed_per_year, 0),

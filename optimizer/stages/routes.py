@@ -42,6 +42,8 @@ def routing_problem(
     sc = prep.scenario
     node_loc: list[str] = []
     node_ids: list[str] = []
+    labels: list[str] = []
+    stream_names = {st.id: st.name or st.id for st in sc.streams}
     kinds: list[str] = []
     demand_kg: list[int] = []
     demand_l: list[int] = []
@@ -52,6 +54,7 @@ def routing_problem(
     for depot in sc.depots:
         node_loc.append(f"depot:{depot.id}")
         node_ids.append(depot.id)
+        labels.append(f"depot {depot.id}" + (f" ({depot.name})" if depot.name else ""))
         kinds.append("depot")
         demand_kg.append(0)
         demand_l.append(0)
@@ -70,7 +73,10 @@ def routing_problem(
         point_id = str(row["point_id"])
         per_visit = 7.0 / max(float(row["visits_per_week"]), 1e-9)
         node_loc.append(f"pt:{point_id}")
-        node_ids.append(f"{point_id}|{row['stream']}")
+        node_ids.append(point_id)
+        labels.append(
+            f"collection point {point_id} ({stream_names.get(row['stream'], row['stream'])})"
+        )
         kinds.append("stop")
         demand_kg.append(round(float(row["tonnes_per_day"]) * per_visit * 1000))
         demand_l.append(round(float(row["m3_per_day"]) * per_visit * 1000))
@@ -93,6 +99,7 @@ def routing_problem(
         facility_streams[len(node_ids)] = accepted
         node_loc.append(f"fac:{fac.id}")
         node_ids.append(fac.id)
+        labels.append(f"facility {fac.name or fac.id}")
         kinds.append("facility")
         demand_kg.append(0)
         demand_l.append(0)
@@ -103,6 +110,8 @@ def routing_problem(
     vehicles = []
     for vt in sc.fleet:
         start_s = parse_hhmm(vt.shift_start) * 60
+        # optional fleet key (minutes the shift may start later); 0 when absent
+        flex_s = round(60 * float(getattr(vt, "shift_start_flex_min", 0) or 0))
         brk = tuple(60 * x for x in parse_window(vt.break_window)) if vt.break_window else None
         for k in range(vt.count):
             vehicles.append(
@@ -120,7 +129,8 @@ def routing_problem(
                     streams=frozenset(vt.streams) if vt.streams is not None else None,
                     break_window=brk,  # type: ignore[arg-type]
                     break_s=round(vt.break_min * 60),
-                    available_from_s=start_s,
+                    shift_start_s=start_s,
+                    shift_start_flex_s=flex_s,
                 )
             )
     idx = [prep.location_index[loc] for loc in node_loc]
@@ -137,6 +147,7 @@ def routing_problem(
         facility_streams=facility_streams,
         vehicles=tuple(vehicles),
         drop_penalty=DROP_PENALTY if sc.solver.allow_unserved else None,
+        labels=tuple(labels),
     )
     return problem, node_loc
 

@@ -1,0 +1,158 @@
+"""Shifts start when they say, large days never leave an area without a truck,
+unserved stops say which constraint binds, and a solve stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+
+from optimizer.routing import (
+    Route,
+    RoutePlan,
+    RoutingProblem,
+    Vehicle,
+    Visit,
+    solve_routes,
+    verify_routes,
+)
+from optimizer.routing.reasons import category_of
+
+H = 3600
+
+
+def five_stops(*, facility_opens: int = 0, **vehicle: Any) -> RoutingProblem:
+    """A depot, five stops within 3 km and a landfill; one truck, shift 07:00 + 8 h.
+
+    No cost per hour, so nothing but the shift rule decides when the truck leaves.
+    """
+    xy = np.array(
+        [[0, 0], [2000, 0], [3000, 1000], [1000, 2500], [-1500, 1000], [-2000, -1000], [5000, 0]],
+        dtype=float,
+    )
+    dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)).astype(np.int64)
+    n = len(xy)
+    windows = np.tile([0, 24 * H], (n, 1))
+    windows[6] = [facility_opens, 20 * H]
+    truck = dict(cost_per_km=100.0, shift_s=8 * H, shift_start_s=7 * H) | vehicle
+    return RoutingProblem(
+        node_ids=("D1", "P1", "P2", "P3", "P4", "P5", "L1"),
+        kind=("depot",) + ("stop",) * 5 + ("facility",),
+        distance_m=dist,
+        time_s=dist // 10,
+        demand_kg=np.array([0] + [500] * 5 + [0]),
+        demand_l=np.array([0] + [2000] * 5 + [0]),
+        service_s=np.array([0] + [300] * 5 + [600]),
+        time_window=windows,
+        stream=(None,) + ("msw",) * 5 + (None,),
+        facility_streams={6: frozenset({"msw"})},
+        vehicles=(Vehicle("T1", 0, 0, 10_000, 50_000, **truck),),
+        drop_penalty=10**6,
+    )
+
+
+def _start_end(plan: RoutePlan) -> tuple[int, int]:
+    (route,) = plan.routes
+    return route.visits[0].arrival_s, route.visits[-1].arrival_s
+
+
+# --------------------------------------------------------------------- shifts
+def test_route_leaves_at_the_shift_start() -> None:
+    problem = five_stops()
+    plan = solve_routes(problem, time_limit_s=1)
+    start, end = _start_end(plan)
+    assert start == 7 * H  # the old model pushed it to 17:05
+    assert end <= 7 * H + 8 * H
+    assert not plan.unserved
+
+
+def test_facility_opening_later_does_not_push_the_start() -> None:
+    problem = five_stops(facility_opens=9 * H)
+    plan = solve_routes(problem, time_limit_s=1)
+    start, end = _start_end(plan)
+    assert start == 7 * H
+    unload = next(v for v in plan.routes[0].visits if v.kind == "unload")
+    assert unload.arrival_s >= 9 * H  # the truck waits at the gate instead
+    assert end <= 15 * H
+
+
+def test_flexible_start_stays_within_the_flexibility() -> None:
+    problem = five_stops(facility_opens=9 * H, shift_start_flex_s=H, cost_per_h=5000.0)
+    plan = solve_routes(problem, time_limit_s=1)
+    start, end = _start_end(plan)
+    assert 7 * H <= start <= 8 * H
+    assert end - start <= 8 * H
+    assert verify_routes(problem, plan) == []
+
+
+def test_old_name_available_from_is_the_shift_start() -> None:
+    truck = Vehicle("T", 0, 0, 1, 1, available_from_s=7 * H)
+    assert truck.shift_start_s == 7 * H
+    assert dataclasses.replace(truck, shift_start_s=6 * H).shift_start_s == 6 * H
+
+
+def _hand_made_route(problem: RoutingProblem, leave: int) -> RoutePlan:
+    """Depot -> P1 -> landfill -> depot, leaving at ``leave``, times replayed exactly."""
+    visits, t, dist, prev, load = [], leave, 0, 0, 0
+    for node, kind in ((0, "depot_start"), (1, "stop"), (6, "unload"), (0, "depot_end")):
+        if kind != "depot_start":
+            t += int(problem.time_s[prev, node])
+            dist += int(problem.distance_m[prev, node])
+        load = {"stop": 500, "unload": 0}.get(kind, load)
+        service = 0 if kind == "depot_end" else int(problem.service_s[node])
+        visits.append(Visit(node, kind, t, t + service, load, load * 4, dist))  # type: ignore[arg-type]
+        t += service
+        prev = node
+    route = Route("T1", tuple(visits), dist, visits[-1].arrival_s - leave, 0.0)
+    unserved = tuple((s, "fleet limit: test") for s in (2, 3, 4, 5))
+    return RoutePlan("feasible", 0.0, (route,), unserved, 0.0)
+
+
+def test_verifier_rejects_a_route_leaving_at_noon_for_a_seven_oclock_shift() -> None:
+    problem = five_stops()
+    assert verify_routes(problem, _hand_made_route(problem, 7 * H)) == []
+    issues = verify_routes(problem, _hand_made_route(problem, 12 * H))
+    assert any("leaves the depot at 12:00, the shift starts at 07:00" in i for i in issues)
+    late = verify_routes(problem, _hand_made_route(problem, 14 * H + 50 * 60))
+    assert any("after the shift ends (15:00)" in i for i in late)
+
+
+def test_verifier_accepts_a_start_inside_the_flexibility_only() -> None:
+    problem = five_stops(shift_start_flex_s=H)
+    assert verify_routes(problem, _hand_made_route(problem, 7 * H + 1800)) == []
+    issues = verify_routes(problem, _hand_made_route(problem, 8 * H + 60))
+    assert any("the shift starts at 07:00-08:00" in i for i in issues)
+
+
+def test_window_outside_the_shift_is_named_in_the_reason() -> None:
+    problem = five_stops()
+    windows = np.array(problem.time_window)
+    windows[3] = [5 * H, 6 * H]  # P3 only before the shift
+    problem = problem.replace(time_window=windows)
+    plan = solve_routes(problem, time_limit_s=1)
+    (reason,) = [why for node, why in plan.unserved if node == 3]
+    assert category_of(reason) == "time window"
+    assert "05:00-06:00" in reason and "07:00-15:00" in reason
+    assert _start_end(plan)[0] == 7 * H
+
+
+def test_shift_start_outside_depot_hours_is_an_input_error() -> None:
+    from optimizer.errors import InputError
+
+    windows = np.array(five_stops().time_window)
+    windows[0] = [8 * H, 18 * H]
+    with pytest.raises(InputError, match="shift starts at 07:00 but depot D1 is open 08:00-18:00"):
+        five_stops().replace(time_window=windows)
+
+
+# ------------------------------------------------------------ node identities
+def test_depot_and_facility_may_share_an_id() -> None:
+    base = five_stops()
+    problem = base.replace(node_ids=("X", "P1", "P2", "P3", "P4", "P5", "X"))
+    assert problem.key(0) != problem.key(6)
+    plan = solve_routes(problem, time_limit_s=1)
+    assert verify_routes(problem, plan) == []
+    with pytest.raises(Exception, match="stop P1 \\(msw\\) appears 2 times"):
+        base.replace(node_ids=("D1", "P1", "P1", "P3", "P4", "P5", "L1"))
