@@ -313,10 +313,9 @@ def kpi_html(plan: Mapping[str, Any]) -> str:
 
 def legend_html(plan: Mapping[str, Any], routes: Sequence[Mapping[str, Any]]) -> str:
     """Contents of the legend control (routes, markers, facilities, areas)."""
-    parts = [
-        "<details open><summary><b>Legend</b></summary>",
-        '<div class="sec">Routes (vehicle · day)</div>',
-    ]
+    parts = ["<details open><summary><b>Legend</b></summary>"]
+    if routes:
+        parts.append('<div class="sec">Routes (vehicle · day)</div>')
     for i, r in enumerate(routes[:8]):
         parts.append(
             f'<div><span class="sw" style="background:{route_color(i)}"></span> '
