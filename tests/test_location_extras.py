@@ -102,7 +102,7 @@ def test_exclusion_reasons_by_kind_and_size() -> None:
     metres = re.match(r"(\d+) m from residential area", out["lf700"])
     assert metres is not None and 690 <= int(metres.group(1)) <= 710
     assert "1,000 m sanitary protection zone" in out["big700"]
-    assert "water body 1" in out["river"] and "DOMAIN.md" in out["river"]
+    assert "water body 1" in out["river"] and "docs/sources.md" in out["river"]
 
 
 def test_economics_npv_and_co2e() -> None:
