@@ -78,9 +78,9 @@ def _add_solver_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_seconds,
         default=None,
         metavar="S",
-        help="time limit of the whole run in seconds, loading the network included "
-        "(default: the scenario's [solver] time_limit_s); reading the scenario and "
-        "writing the folder add a little",
+        help="time limit of the whole run in seconds: loading the network and the "
+        "matrix, sites, then routes (default: the scenario's [solver] time_limit_s); "
+        "assembling the plan and writing the folder add a little (seconds on a city)",
     )
     parser.add_argument(
         "--seed",

@@ -99,11 +99,11 @@ def build_plan(
     deadline = (time.perf_counter() if started is None else started) + limit
     progress.report("road network, demand and travel matrix…")
     prep = prepare(scenario, network_override=network_override)
-    left = deadline - time.perf_counter()
-    if left < MIN_SITES_S + MIN_DAY_S:
+    if deadline - time.perf_counter() < MIN_SITES_S + MIN_DAY_S:
         log.warning(
-            "loading took the whole time limit (%.0f s); the solvers get their minimum "
-            "time, so the run takes longer than the limit",
+            "loading took the whole time limit (%.0f s of %.0f s); the solvers get their "
+            "minimum time, so the run takes longer than the limit",
+            time.perf_counter() - (deadline - limit),
             limit,
         )
     sites = None
