@@ -16,6 +16,7 @@ Three kinds of rows, in this order:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,10 +32,11 @@ from optimizer.demand.rules import (
     visits_per_week,
 )
 from optimizer.errors import InputError
+from optimizer.scenario.limits import MAX_POINTS, matrix_gigabytes
 
 if TYPE_CHECKING:
     from optimizer.network import RoadNetwork
-    from optimizer.scenario import GenerationSpec, Scenario
+    from optimizer.scenario import District, GenerationSpec, Scenario
 
 COLUMNS = [
     "point_id",
@@ -183,6 +185,24 @@ def _source_rows(scenario: Scenario, gen: GenerationSpec, season: Season) -> lis
     return rows
 
 
+def _check_point_count(
+    scenario: Scenario, gen: GenerationSpec, districts: Sequence[District]
+) -> None:
+    """Refuse, before allocating anything, to generate more points than a matrix can hold."""
+    n = len(scenario.points) + len(gen.sources)
+    n += sum(
+        max(1, round(d.population / gen.people_per_point)) for d in districts if d.population > 0
+    )
+    if n > MAX_POINTS:
+        raise InputError.one(
+            scenario.files.get("districts", scenario.source_file),
+            "generation.people_per_point",
+            f"{n:,} collection points would be generated; at most {MAX_POINTS:,} are supported: "
+            f"their travel matrix would need {matrix_gigabytes(n):,.0f} GB of memory",
+            "check the populations and people_per_point, or split the city into scenarios",
+        )
+
+
 def _generated_rows(
     scenario: Scenario,
     gen: GenerationSpec,
@@ -194,6 +214,7 @@ def _generated_rows(
     todo = [(i, d) for i, d in enumerate(scenario.districts) if d.name not in served]
     if not todo:
         return []
+    _check_point_count(scenario, gen, [d for _, d in todo])
     segments = StreetSegments.from_network(network) if network is not None else None
     factor = season_factor(gen, season)
     shares = [(s, share) for s, share in gen.stream_shares.items() if share > 0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,14 @@ import shapely
 
 from optimizer.errors import InputError, Problem
 from optimizer.network.graph import EARTH_RADIUS_M, FloatArray, IntArray, RoadNetwork, _readonly
+
+#: No point is moved farther than this onto a street, whatever the caller allows: a
+#: point kilometres from the nearest street is not beside it (the same bound as
+#: ``max_snap_m`` in the scenario schema, see optimizer/scenario/limits.py).
+MAX_SNAP_M = 5_000.0
+
+#: How location ids are prefixed by the pipeline (``pt:P1``), and what to call them.
+_KINDS = {"pt": "point", "depot": "depot", "fac": "facility"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,13 +134,17 @@ def snap_points(
     *,
     max_snap_m: float = 300.0,
     file: str = "",
+    files: Mapping[str, str] | None = None,
 ) -> SnappedPoints:
     """Project each point onto its nearest street edge; one InputError lists every bad point.
 
     A point is bad when its coordinates are not finite, it lies outside the network's
     bounding box (widened by ``max_snap_m``), or its nearest drivable street is
     farther than ``max_snap_m`` (e.g. in a river, or beside a street that is not
-    connected to the main network and was dropped).
+    connected to the main network and was dropped). ``max_snap_m`` is capped at
+    :data:`MAX_SNAP_M`. Ids prefixed ``pt:``, ``depot:`` or ``fac:`` are reported as
+    a point, depot or facility, in the file ``files`` gives for that prefix (default
+    ``file``).
     """
     ids_t = tuple(str(i) for i in ids)
     lon_a = np.asarray(lon, dtype=np.float64).reshape(-1)
@@ -173,7 +185,8 @@ def snap_points(
     frac[swap] = 1.0 - frac[swap]
     frac = np.clip(frac, 0.0, 1.0)
     plon, plat = px / index.kx + index.lon0, py / index.ky + index.lat0
-    _check(net, ids_t, lon_a, lat_a, finite, dist, max_snap_m, file)
+    limit = min(float(max_snap_m), MAX_SNAP_M) if np.isfinite(max_snap_m) else MAX_SNAP_M
+    _check(net, ids_t, lon_a, lat_a, finite, dist, limit, files or {}, file)
     return SnappedPoints(ids_t, plon, plat, edge, frac, dist)
 
 
@@ -185,6 +198,7 @@ def _check(
     finite: npt.NDArray[np.bool_],
     dist: FloatArray,
     max_snap_m: float,
+    files: Mapping[str, str],
     file: str,
 ) -> None:
     """Raise one InputError naming every point that cannot be placed on the network."""
@@ -193,7 +207,8 @@ def _check(
     pad_lon = pad_lat / max(np.cos(np.radians((min_lat + max_lat) / 2)), 1e-6)
     problems: list[Problem] = []
     for i in range(len(ids)):
-        where = f"point {ids[i]}"
+        kind, _, name = ids[i].partition(":") if ":" in ids[i] else ("pt", "", ids[i])
+        where = f"{_KINDS.get(kind, 'point')} {name if kind in _KINDS else ids[i]}"
         if not finite[i]:
             what, fix = "has no valid coordinates", "give lon and lat as numbers in WGS84 degrees"
         elif not (
@@ -212,10 +227,11 @@ def _check(
                 f"(limit {max_snap_m:.0f} m)"
             )
             fix = (
-                "move the point next to a street, fix the street data, or raise the snapping limit"
+                "move the point next to a street, fix the street data, or raise max_snap_m "
+                f"(at most {MAX_SNAP_M:,.0f} m)"
             )
         else:
             continue
-        problems.append(Problem(file=file, where=where, what=what, fix=fix))
+        problems.append(Problem(file=files.get(kind, file), where=where, what=what, fix=fix))
     if problems:
         raise InputError(problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from optimizer.errors import InputError, Problem
-from optimizer.scenario.checks import check_references
+from optimizer.scenario.checks import Parts, run_checks
 from optimizer.scenario.schema import (
     DepotSpec,
     EconomicsSpec,
@@ -26,6 +27,7 @@ from optimizer.scenario.schema import (
     VehicleTypeSpec,
 )
 from optimizer.scenario.tables import (
+    decode_text,
     load_points_csv,
     load_points_geojson,
     load_polygons,
@@ -63,13 +65,23 @@ def _label(path: Path) -> str:
 
 
 def _read_toml(path: Path, label: str) -> dict[str, Any]:
+    """A TOML file as a dict; a UTF-8 byte-order mark (Notepad writes one) is accepted."""
     if not path.is_file():
-        raise InputError.one(label, "", "scenario file not found", "check the path (a .toml file)")
+        what = "is a folder, not a scenario file" if path.is_dir() else "scenario file not found"
+        raise InputError.one(label, "", what, "check the path (a .toml file)")
+    problems: list[Problem] = []
+    text = decode_text(path, label, problems)
+    if text is None:
+        raise InputError(problems)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"at line (\d+)", str(exc))
         raise InputError.one(
-            label, "", f"not valid TOML: {exc}", "fix the syntax (see docs/scenarios.md)"
+            label,
+            f"line {line.group(1)}" if line else "",
+            f"not valid TOML: {exc}",
+            "fix the syntax (see docs/scenarios.md)",
         ) from exc
 
 
@@ -100,6 +112,69 @@ def _merge_variant(base: dict[str, Any], variant: Mapping[str, Any]) -> dict[str
     return merged
 
 
+def _removal_problems(
+    base: Mapping[str, Any], variant: Mapping[str, Any], file: str
+) -> list[Problem]:
+    """``remove`` must be a list of ids of records in the base or the variant."""
+    remove = variant.get("remove", [])
+    fix = 'write remove = ["id", ...] with ids of streams, depots, facilities or fleet entries'
+    if not isinstance(remove, list) or not all(isinstance(x, str) for x in remove):
+        return [Problem(file, "remove", "must be a list of ids", fix)]
+    records = [source.get(key) for source in (base, variant) for key in _LIST_MODELS]
+    known = {
+        r.get("id")
+        for items in records
+        if isinstance(items, list)
+        for r in items
+        if isinstance(r, dict)
+    }
+    return [
+        Problem(
+            file,
+            f"remove '{rid}'",
+            f"no stream, depot, facility or fleet entry has the id '{rid}'",
+            "check the spelling; ids are case-sensitive",
+        )
+        for rid in remove
+        if rid not in known
+    ]
+
+
+def _read_base(path: Path, parent: object, file: str) -> dict[str, Any]:
+    """The base scenario a variant extends: an existing, non-variant file beside it."""
+    if not isinstance(parent, str) or not parent.strip():
+        raise InputError.one(
+            file, "extends", "must be a file name", 'write extends = "scenario.toml"'
+        )
+    parent_path = path.parent / parent
+    if parent_path.resolve() == path.resolve():
+        raise InputError.one(file, "extends", "the file extends itself", "extend the base scenario")
+    if not parent_path.is_file():
+        raise InputError.one(
+            file,
+            "extends",
+            f"base scenario '{parent}' not found ({parent_path})",
+            "name a scenario file in the same folder",
+        )
+    if parent_path.parent.resolve() != path.parent.resolve():
+        raise InputError.one(
+            file,
+            "extends",
+            "the base scenario must be in the same folder",
+            "move the variant beside it",
+        )
+    base = _read_toml(parent_path, str(parent_path))
+    if "extends" in base:
+        raise InputError.one(
+            file,
+            "extends",
+            f"'{parent}' is itself a variant (it extends '{base['extends']}'); "
+            "a variant cannot extend another variant, and variants cannot extend each other",
+            "extend the base scenario",
+        )
+    return base
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file and the tables it references.
 
@@ -117,27 +192,10 @@ def load_scenario(path: str | Path) -> Scenario:
     raw = _read_toml(path, file)
     base_dir = path.parent
     if "extends" in raw:
-        parent = raw["extends"]
-        if not isinstance(parent, str):
-            raise InputError.one(
-                file, "extends", "must be a file name", 'write extends = "scenario.toml"'
-            )
-        parent_path = base_dir / parent
-        base = _read_toml(parent_path, str(parent_path))
-        if "extends" in base:
-            raise InputError.one(
-                str(parent_path),
-                "extends",
-                "a variant cannot extend another variant",
-                "extend the base scenario",
-            )
-        if parent_path.parent.resolve() != base_dir.resolve():
-            raise InputError.one(
-                file,
-                "extends",
-                "the base scenario must be in the same folder",
-                "move the variant beside it",
-            )
+        base = _read_base(path, raw["extends"], file)
+        removal = _removal_problems(base, raw, file)
+        if removal:
+            raise InputError(removal)
         raw = _merge_variant(base, raw)
     elif "remove" in raw:
         raise InputError.one(
@@ -162,6 +220,7 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
             )
     built: dict[str, Any] = {}
     incomplete: set[str] = set()
+    invalid_ids: dict[str, set[str]] = {}
     for key, model in _SECTION_MODELS.items():
         if key not in raw:
             if key in ("scenario", "network"):
@@ -204,6 +263,8 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
             try:
                 records.append(model(**item))
             except (ValidationError, TypeError) as err:
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    invalid_ids.setdefault(key, set()).add(item["id"])
                 if isinstance(err, ValidationError):
                     problems += pydantic_problems(err, file, f"{key} '{ident}'")
                 else:
@@ -218,16 +279,6 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
         built[key] = tuple(records)
         if len(problems) > before:
             incomplete.add(key)
-    network = built.get("network")
-    if isinstance(network, NetworkSpec) and network.source_count() != 1:
-        problems.append(
-            Problem(
-                file,
-                "[network]",
-                f"{network.source_count()} road-network sources given",
-                "give exactly one of file, place, bbox or demo = true",
-            )
-        )
     files: dict[str, str] = {}
     for key in ("points", "districts", "residential", "water"):
         value = raw.get(key)
@@ -253,12 +304,12 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
         if len(problems) > before:
             incomplete.add(key)
     built["files"] = files
-    check_references(built, file, problems, incomplete)
-    if problems:
+    if problems:  # some records failed: still apply the cross-record rules to the rest
+        problems += run_checks(Parts.partial(built, file, incomplete, invalid_ids))
         raise InputError(problems)
     try:
         return Scenario(**built, base_dir=str(base_dir), source_file=source_file)
-    except ValidationError as err:  # pragma: no cover - sections validated above
+    except ValidationError as err:  # the cross-record rules of Scenario itself
         raise InputError(pydantic_problems(err, file, "")) from err
 
 

@@ -1,6 +1,10 @@
 """The scenario schema: one frozen pydantic model per record, units in the names.
 
-Unknown keys are errors (``extra="forbid"``) so that a typo never passes silently.
+Unknown keys are errors (``extra="forbid"``) so that a typo never passes silently;
+``nan`` and ``inf`` are refused everywhere, counts are strict integers (``true`` is
+not a count), and sizes have upper bounds (see :mod:`.limits`). Rules that relate
+records to each other are model validators of :class:`Scenario`
+(:mod:`.checks`), so a scenario built in Python obeys them too.
 """
 
 from __future__ import annotations
@@ -8,12 +12,29 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from optimizer.scenario.limits import (
+    MAX_DISTRICT_POPULATION,
+    MAX_SEED,
+    MAX_SNAP_M,
+    MAX_TIME_LIMIT_S,
+    MAX_TRUCKS,
+)
 
 FacilityType = Literal["landfill", "sorting", "transfer", "composting", "treatment", "recycler"]
 FacilityState = Literal["existing", "candidate"]
+
+#: A whole number: ``true`` or ``2.5`` is refused rather than read as 1 or 2.
+Count = Annotated[int, Field(strict=True)]
+#: A random seed for numpy and OR-Tools (non-negative 32-bit).
+Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)]
+#: Minutes within one day.
+DayMinutes = Annotated[float, Field(ge=0, le=24 * 60)]
+#: Volume of one container in m³: the largest roll-off skips hold about 40 m³.
+ContainerM3 = Annotated[float, Field(gt=0, le=50)]
 
 _HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
@@ -47,7 +68,9 @@ def parse_window(text: str) -> tuple[int, int]:
 class StrictRecord(BaseModel):
     """Base of every scenario record: unknown keys are errors, records are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 class ScenarioMeta(StrictRecord):
@@ -71,6 +94,50 @@ class NetworkSpec(StrictRecord):
     def source_count(self) -> int:
         """How many sources are given (exactly one is allowed)."""
         return sum(x is not None for x in (self.file, self.place, self.bbox)) + int(self.demo)
+
+    @field_validator("max_snap_m")
+    @classmethod
+    def _sane_snap(cls, value: float) -> float:
+        if value > MAX_SNAP_M:
+            raise ValueError(snap_limit_message(value))
+        return value
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox_order(
+        cls, value: tuple[float, float, float, float] | None
+    ) -> tuple[float, float, float, float] | None:
+        if value is None:
+            return value
+        west, south, east, north = value
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            msg = (
+                f"{list(value)} is not [min_lon, min_lat, max_lon, max_lat] in degrees. "
+                "Fix: give the west, south, east and north edges in that order"
+            )
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NetworkSpec:
+        count = self.source_count()
+        if count != 1:
+            msg = (
+                f"{count} road-network sources given. "
+                "Fix: give exactly one of file, place, bbox or demo = true"
+            )
+            raise ValueError(msg)
+        return self
+
+
+def snap_limit_message(value: float) -> str:
+    """Why ``max_snap_m`` is bounded, for the error message."""
+    return (
+        f"max_snap_m = {value:g} m is more than {MAX_SNAP_M:,.0f} m: a point that far from "
+        "a street is not beside it (wrong coordinates or a street missing from the map), "
+        "and its truck stop would be kilometres from the container. "
+        f"Fix: fix the coordinates or the street data and keep max_snap_m at most {MAX_SNAP_M:,.0f}"
+    )
 
 
 class StreamSpec(StrictRecord):
@@ -98,7 +165,7 @@ class StreamSpec(StrictRecord):
     max_storage_days_warm: float | None = Field(default=None, gt=0, le=31)
     max_storage_days_cold: float | None = Field(default=None, gt=0, le=31)
     min_visits_per_week: float | None = Field(default=None, gt=0, le=21)
-    container_m3: float | None = Field(default=None, gt=0)
+    container_m3: ContainerM3 | None = None
     color: str = "#6b7280"
     source: str = ""
 
@@ -154,14 +221,14 @@ class GenerationSpec(StrictRecord):
         lat: float = Field(ge=-90, le=90)
         district: str = ""
         kind: str = ""
-        tonnes_per_day: float | None = Field(default=None, ge=0)
+        tonnes_per_day: float | None = Field(default=None, ge=0, le=10_000)
         quantity: float | None = Field(default=None, ge=0)
         unit: str = ""
         norm_m3_per_unit_year: float | None = Field(default=None, gt=0)
         norm_kg_per_unit_day: float | None = Field(default=None, gt=0)
         relative_range: float = Field(default=0.0, ge=0, lt=1)
-        containers: int | None = Field(default=None, ge=0)
-        container_m3: float | None = Field(default=None, gt=0)
+        containers: Count | None = Field(default=None, ge=0, le=10_000)
+        container_m3: ContainerM3 | None = None
         source: str = ""
 
     norm_m3_per_person_year: float | None = Field(default=None, gt=0)
@@ -178,11 +245,12 @@ class GenerationSpec(StrictRecord):
     seasonal_factor_warm: float = Field(default=1.0, gt=0)
     seasonal_factor_cold: float = Field(default=1.0, gt=0)
     cold_months: float = Field(default=5.0, ge=0, le=12)
-    container_m3: float = Field(default=1.1, gt=0)
+    container_m3: ContainerM3 = 1.1
     fill_level: float = Field(default=0.85, gt=0, le=1.0)
-    people_per_point: float = Field(default=535.0, gt=0)
+    # A container site for fewer than 10 people is a typo (Astana: 535 per site).
+    people_per_point: float = Field(default=535.0, ge=10)
     sources: tuple[Source, ...] = ()
-    seed: int = 0
+    seed: Seed = 0
     source: str = ""
 
     @field_validator("norm_kg_per_person_day")
@@ -269,7 +337,8 @@ class FacilitySpec(StrictRecord):
     state: FacilityState
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
-    capacity_t_per_day: float = Field(gt=0)
+    # 1,000,000 t/day is fifty times the largest landfill on earth.
+    capacity_t_per_day: float = Field(gt=0, le=1_000_000)
     accepts: tuple[str, ...] = Field(min_length=1)
     fixed_cost_kzt_per_year: float = Field(default=0.0, ge=0)
     capex_kzt: float = Field(default=0.0, ge=0)
@@ -277,7 +346,7 @@ class FacilitySpec(StrictRecord):
     gate_fee_kzt_per_t: float = Field(default=0.0, ge=0)
     recovery_rate: float = Field(default=0.0, ge=0, le=1)
     opening_hours: str = "00:00-24:00"
-    unload_min: float = Field(default=15.0, ge=0)
+    unload_min: DayMinutes = 15.0
     must_stay_open: bool = False
     # Size options of one site: candidates sharing a size_group are alternative sizes
     # (e.g. 100 / 250 / 450 kt/yr with their own costs); at most one of them opens.
@@ -295,17 +364,18 @@ class VehicleTypeSpec(StrictRecord):
     """A kind of truck and how many of them there are."""
 
     id: str = Field(min_length=1)
-    count: int = Field(ge=1)
+    count: Count = Field(ge=1, le=MAX_TRUCKS)
     depot: str
-    capacity_t: float = Field(gt=0)
-    capacity_m3: float = Field(gt=0)
+    # Road trucks carry up to about 40 t and 150 m³; the bounds catch unit mistakes (kg).
+    capacity_t: float = Field(gt=0, le=100)
+    capacity_m3: float = Field(gt=0, le=500)
     compaction_ratio: float = Field(default=1.0, ge=1, le=10)
     cost_per_km_kzt: float = Field(default=0.0, ge=0)
     cost_per_hour_kzt: float = Field(default=0.0, ge=0)
     cost_per_day_kzt: float = Field(default=0.0, ge=0)
     shift_start: str = "07:00"
     shift_min: float = Field(default=480.0, gt=0, le=24 * 60)
-    break_min: float = Field(default=0.0, ge=0)
+    break_min: DayMinutes = 0.0
     break_window: str | None = None
     speed_factor: float = Field(default=1.0, gt=0, le=2)
     fuel_l_per_km: float = Field(default=0.6, ge=0)
@@ -318,41 +388,60 @@ class VehicleTypeSpec(StrictRecord):
         parse_hhmm(value)
         return value
 
+    @field_validator("break_min")
+    @classmethod
+    def _break_inside_shift(cls, value: float, info: Any) -> float:
+        shift = info.data.get("shift_min")
+        if shift is not None and value >= shift:
+            msg = (
+                f"a {value:g} min break does not fit in a {shift:g} min shift. "
+                "Fix: make break_min shorter than shift_min"
+            )
+            raise ValueError(msg)
+        return value
+
     @field_validator("break_window")
     @classmethod
-    def _break(cls, value: str | None) -> str | None:
+    def _break(cls, value: str | None, info: Any) -> str | None:
         if value is not None:
-            parse_window(value)
+            start, end = parse_window(value)
+            need = info.data.get("break_min") or 0.0
+            if end - start < need:
+                msg = (
+                    f"the break window {value} is shorter than break_min ({need:g} min). "
+                    "Fix: widen the window or shorten the break"
+                )
+                raise ValueError(msg)
         return value
 
 
 class SolverSpec(StrictRecord):
     """Solver options; the command line overrides them."""
 
-    time_limit_s: float = Field(default=20.0, gt=0)
-    seed: int = 0
+    time_limit_s: float = Field(default=20.0, gt=0, le=MAX_TIME_LIMIT_S)
+    seed: Seed = 0
     # auto: the two-tier model when the scenario has a transfer, sorting or composting
     # site and a landfill for its residue; otherwise single-tier CFLP.
     location_model: Literal["auto", "two-tier", "cflp", "p-median"] = "auto"
-    p: int | None = Field(default=None, ge=1)
+    p: Count | None = Field(default=None, ge=1)
     transport_cost_kzt_per_t_km: float = Field(default=60.0, ge=0)
     # Two-tier model: hauling residue from a transfer or sorting station to a landfill
     # (bulk trailers). None = the same rate as collection transport.
     residue_haul_kzt_per_t_km: float | None = Field(default=None, ge=0)
-    stop_service_min: float = Field(default=4.0, ge=0)
+    stop_service_min: DayMinutes = 4.0
     # Added per container emptied at a stop (a side-loader lifts one in about 45 s).
-    service_min_per_container: float = Field(default=0.0, ge=0)
+    service_min_per_container: DayMinutes = 0.0
     # The season of the day the routes are planned for. Warm is the peak: every
     # mixed-waste container is emptied daily. Sites are always sized on the annual average.
     plan_season: Literal["warm", "cold", "annual"] = "warm"
     # Consecutive days to route (7 = a week). A container emptied every k days is
     # collected on one day in k, on the same days every week (see stages/routes.py).
-    plan_days: int = Field(default=1, ge=1, le=7)
+    plan_days: Count = Field(default=1, ge=1, le=7)
     # False: a stop the fleet cannot serve makes the plan infeasible (exit 2).
     # True: such stops are left out and listed with the reason.
     allow_unserved: bool = False
     # Days with more stops than this are split into areas routed in parallel.
-    max_stops_per_part: int = Field(default=150, ge=20, le=5000)
+    max_stops_per_part: Count = Field(default=150, ge=20, le=5000)
 
 
 class SitingSpec(StrictRecord):
@@ -379,15 +468,25 @@ class SitingSpec(StrictRecord):
 class EconomicsSpec(StrictRecord):
     """Appraisal assumptions for investors: horizon, discount rate, demand growth."""
 
-    horizon_years: int = Field(default=20, ge=1, le=100)
+    horizon_years: Count = Field(default=20, ge=1, le=100)
     discount_rate: float = Field(default=0.08, ge=0, le=1)
     demand_growth: float = Field(default=0.02, ge=-0.5, le=1)
-    robustness_samples: int = Field(default=50, ge=0, le=10_000)
+    robustness_samples: Count = Field(default=50, ge=0, le=10_000)
     # Solve for a site plan whose capacities hold in at least this share of the demand
     # samples (sample-based heuristic; the share reached is measured and reported).
     target_robustness: float | None = Field(default=None, gt=0, le=1)
     # Upper limit on the capex of the facilities opened (existing ones count as 0).
     capex_budget_kzt: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _target_needs_samples(self) -> EconomicsSpec:
+        if self.target_robustness is not None and self.robustness_samples <= 0:
+            msg = (
+                "target_robustness needs demand samples, but robustness_samples = 0. "
+                "Fix: set robustness_samples to e.g. 50, or drop the target"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class PointRecord(StrictRecord):
@@ -397,12 +496,13 @@ class PointRecord(StrictRecord):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     stream: str
-    tonnes_per_day: float | None = Field(default=None, ge=0)
-    containers: int | None = Field(default=None, ge=0)
-    container_m3: float | None = Field(default=None, gt=0)
+    # 10,000 t/day at one container site is a unit mistake (kg?), not a site.
+    tonnes_per_day: float | None = Field(default=None, ge=0, le=10_000)
+    containers: Count | None = Field(default=None, ge=0, le=10_000)
+    container_m3: ContainerM3 | None = None
     fill_level: float | None = Field(default=None, gt=0, le=1)
     district: str = ""
-    service_min: float | None = Field(default=None, ge=0)
+    service_min: DayMinutes | None = None
     time_window: str | None = None
 
     @field_validator("time_window")
@@ -417,7 +517,7 @@ class District(StrictRecord):
     """A district with its population; polygon rings as [[lon, lat], ...]."""
 
     name: str = Field(min_length=1)
-    population: float = Field(ge=0)
+    population: float = Field(ge=0, le=MAX_DISTRICT_POPULATION)
     rings: tuple[tuple[tuple[float, float], ...], ...] = ()
     centroid: tuple[float, float] | None = None
 
@@ -442,6 +542,17 @@ class Scenario(StrictRecord):
     base_dir: str = "."
     source_file: str = "<memory>"
     files: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _cross_record_checks(self) -> Scenario:
+        """Every rule relating records to each other (:mod:`.checks`), all reported at once."""
+        from optimizer.errors import InputError
+        from optimizer.scenario.checks import Parts, run_checks
+
+        problems = run_checks(Parts.of(self))
+        if problems:
+            raise InputError(problems)
+        return self
 
     def resolve(self, relative: str) -> Path:
         """A path from the scenario file, made absolute relative to its folder."""

@@ -1,30 +1,40 @@
 """Reading the tables a scenario names: collection points (CSV/GeoJSON) and polygons.
 
 Readers never raise on a bad row: each problem is appended to a list, so that
-every mistake in a file is reported at once.
+every mistake in a file is reported at once. They are strict about structure: a
+CSV row whose quotes run over several lines, with the wrong number of values, or a
+GeoJSON feature that is not what it should be, is an error naming its line or
+feature, never a row silently lost or merged into another.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from optimizer.errors import Problem
+from optimizer.errors import InputError, Problem
 from optimizer.scenario.schema import District, PointRecord
+
+_GENERIC_FIX = "correct the value (see docs/scenarios.md for units and ranges)"
 
 
 def pydantic_problems(
     err: ValidationError, file: str, prefix: str, *, joiner: str = "."
 ) -> list[Problem]:
     """One Problem per pydantic error, with a readable location and a suggested fix."""
-    problems = []
+    problems: list[Problem] = []
     for item in err.errors():
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, InputError):  # a model validator that lists its own problems
+            problems += cause.problems
+            continue
         loc = ".".join(str(x) for x in item["loc"])
         where = f"{prefix}{joiner}{loc}" if prefix and loc else (prefix or loc)
         kind = item["type"]
@@ -35,38 +45,157 @@ def pydantic_problems(
             what = "required value is missing"
             fix = "add it (see docs/scenarios.md)"
         else:
-            what = item["msg"].removeprefix("Value error, ")
-            if "input" in item and not isinstance(item["input"], dict | list):
+            what, _, fix = item["msg"].removeprefix("Value error, ").partition(". Fix: ")
+            if "input" in item and not isinstance(item["input"], dict | list | tuple):
                 what += f" (got {item['input']!r})"
-            fix = "correct the value (see docs/scenarios.md for units and ranges)"
+            fix = fix or _GENERIC_FIX
         problems.append(Problem(file=file, where=where, what=what, fix=fix))
     return problems
 
 
-def _read_csv_rows(path: Path, file_label: str, problems: list[Problem]) -> list[dict[str, str]]:
-    """Rows of a CSV file as dicts; missing file or bad header becomes a Problem."""
-    if not path.is_file():
+def decode_text(path: Path, label: str, problems: list[Problem]) -> str | None:
+    """A file's text as UTF-8 (a byte-order mark is dropped); bad bytes name their line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
         problems.append(
             Problem(
-                file_label,
+                label,
                 "",
-                f"file not found ({path})",
-                "check the path; it is relative to the scenario file",
+                f"cannot read the file ({exc.strerror})",
+                "check the path and permissions",
             )
         )
-        return []
+        return None
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            text = handle.read()
-        first = text.split("\n", 1)[0]
-        # Spreadsheets set to a decimal comma save CSV with semicolons.
-        delimiter = ";" if first.count(";") > first.count(",") else ","
-        reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
-        rows = [dict(row) for row in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        problems.append(Problem(file_label, "", f"cannot read CSV: {exc}", "save it as UTF-8 CSV"))
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(
+            Problem(
+                label,
+                f"line {line}",
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x}; the file looks like Windows-1251 or Latin-1)",
+                "save the file as UTF-8 (in Excel: 'CSV UTF-8'; in Notepad: encoding UTF-8)",
+            )
+        )
+        return None
+
+
+def _missing_file(path: Path, label: str) -> Problem:
+    return Problem(
+        label, "", f"file not found ({path})", "check the path; it is relative to the scenario file"
+    )
+
+
+def _csv_records(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str] | str]]:
+    """(first line, last line, values) of every CSV record.
+
+    Broken quoting ends the records with (first line, last line, the reader's message).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    while True:
+        first = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield first, reader.line_num, str(exc)
+            return
+        yield first, reader.line_num, values
+
+
+def _read_csv_rows(
+    path: Path, file_label: str, problems: list[Problem]
+) -> list[tuple[int, dict[str, str]]]:
+    """Data rows of a CSV file with their line numbers; every anomaly becomes a Problem.
+
+    A record spanning several lines (an unclosed quote swallows the rest of the file),
+    a row with more or fewer values than the header, a repeated or empty column name:
+    each is reported by line and the file's rows are not used.
+    """
+    if not path.is_file():
+        problems.append(_missing_file(path, file_label))
         return []
-    return rows
+    text = decode_text(path, file_label, problems)
+    if text is None:
+        return []
+    if not text.strip():
+        problems.append(
+            Problem(file_label, "", "the file is empty", "add a header and one row per point")
+        )
+        return []
+    first_line = text.split("\n", 1)[0]
+    # Spreadsheets set to a decimal comma save CSV with semicolons.
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    before = len(problems)
+    header: list[str] | None = None
+    rows: list[tuple[int, dict[str, str]]] = []
+    for start, end, values in _csv_records(text, delimiter):
+        if isinstance(values, str):
+            problems.append(
+                Problem(
+                    file_label,
+                    f"line {start}",
+                    f"broken quoting in the row starting here ({values}); an unclosed quote "
+                    f"would swallow every later row (up to line {end})",
+                    "close the quote, or remove the stray quote character",
+                )
+            )
+            break
+        if not any(v.strip() for v in values):  # a blank line or a row of empty cells
+            continue
+        if end > start:
+            problems.append(
+                Problem(
+                    file_label,
+                    f"line {start}",
+                    f"a quoted value runs over lines {start}-{end}",
+                    "close the quote on the same line, or remove the line break inside the value",
+                )
+            )
+            continue
+        if header is None:
+            header = [v.strip() for v in values]
+            problems += _header_problems(header, file_label)
+            continue
+        if len(values) != len(header):
+            problems.append(
+                Problem(
+                    file_label,
+                    f"line {start}",
+                    f"{len(values)} values but the header has {len(header)} columns",
+                    "give every row one value per column (empty values are allowed)",
+                )
+            )
+            continue
+        rows.append((start, dict(zip(header, values, strict=True))))
+    return [] if len(problems) > before else rows
+
+
+def _header_problems(header: list[str], label: str) -> list[Problem]:
+    """Empty or repeated column names."""
+    problems = []
+    seen: set[str] = set()
+    for index, name in enumerate(header, start=1):
+        if not name:
+            problems.append(
+                Problem(
+                    label,
+                    "header",
+                    f"column {index} has no name",
+                    "name every column or delete the empty one",
+                )
+            )
+        elif name in seen:
+            problems.append(
+                Problem(
+                    label, "header", f"column '{name}' appears twice", "keep one column per name"
+                )
+            )
+        seen.add(name)
+    return problems
 
 
 def _number(text: str) -> float:
@@ -74,7 +203,11 @@ def _number(text: str) -> float:
     text = text.strip()
     if text.count(",") == 1 and "." not in text:
         text = text.replace(",", ".")
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        msg = f"'{text}' is not a number"
+        raise ValueError(msg) from None
     if not math.isfinite(value):
         msg = f"'{text}' is not a finite number"
         raise ValueError(msg)
@@ -93,11 +226,31 @@ _POINT_NUMERIC = {
 }
 
 
+def _point_row(row: Mapping[str, str]) -> dict[str, Any]:
+    """A CSV row's non-empty cells, numbers parsed; ValueError names a bad cell."""
+    clean: dict[str, Any] = {k: v for k, v in row.items() if v.strip()}
+    for key in _POINT_NUMERIC & clean.keys():
+        try:
+            value = _number(clean[key])
+        except ValueError as exc:
+            msg = f"column {key}: {exc}"
+            raise ValueError(msg) from None
+        if key == "containers":
+            if not value.is_integer():
+                msg = f"column containers: '{clean[key]}' is not a whole number"
+                raise ValueError(msg)
+            clean[key] = int(value)
+        else:
+            clean[key] = value
+    return clean
+
+
 def load_points_csv(path: Path, label: str, problems: list[Problem]) -> list[PointRecord]:
     """Collection points from a CSV file, one row per point and stream."""
+    before = len(problems)
     rows = _read_csv_rows(path, label, problems)
     if not rows:
-        if path.is_file():
+        if len(problems) == before:
             problems.append(
                 Problem(
                     label,
@@ -107,8 +260,8 @@ def load_points_csv(path: Path, label: str, problems: list[Problem]) -> list[Poi
                 )
             )
         return []
-    header = set(rows[0])
-    unknown = sorted(c for c in header if c is not None and c not in _POINT_COLUMNS)
+    header = set(rows[0][1])
+    unknown = sorted(c for c in header if c not in _POINT_COLUMNS)
     if unknown:
         problems.append(
             Problem(
@@ -126,99 +279,155 @@ def load_points_csv(path: Path, label: str, problems: list[Problem]) -> list[Poi
         )
         return []
     points = []
-    for number, row in enumerate(rows, start=2):
-        clean: dict[str, Any] = {
-            k: v for k, v in row.items() if k is not None and v not in ("", None)
-        }
-        if None in row:
-            problems.append(
-                Problem(
-                    label,
-                    f"line {number}",
-                    "more values than columns",
-                    "remove the extra values",
-                )
-            )
-            continue
+    for number, row in rows:
+        where = f"line {number} (id {row.get('id', '').strip() or 'missing'})"
         try:
-            for key in _POINT_NUMERIC & clean.keys():
-                value = _number(clean[key])
-                clean[key] = int(value) if key == "containers" else value
+            clean = _point_row(row)
         except ValueError as exc:
-            problems.append(
-                Problem(
-                    label,
-                    f"line {number} (id {row.get('id')})",
-                    f"not a number: {exc}",
-                    "write a plain number",
-                )
-            )
+            problems.append(Problem(label, where, str(exc), "write a plain finite number"))
             continue
         try:
             points.append(PointRecord(**clean))
         except ValidationError as err:
-            where = f"line {number} (id {row.get('id')})"
             problems += pydantic_problems(err, label, where, joiner=", column ")
     return points
 
 
-def load_points_geojson(path: Path, label: str, problems: list[Problem]) -> list[PointRecord]:
-    """Collection points from a GeoJSON FeatureCollection of Points."""
-    data = _read_json(path, label, problems)
-    if data is None:
+def _is_number(value: object) -> bool:
+    """A finite JSON number (``true`` is not a number)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _position(value: object) -> tuple[float, float] | None:
+    """A GeoJSON position ``[lon, lat, ...]`` in range, or None."""
+    if not isinstance(value, list | tuple) or len(value) < 2:
+        return None
+    lon, lat = value[0], value[1]
+    if not (_is_number(lon) and _is_number(lat)):
+        return None
+    if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
+        return None
+    return float(lon), float(lat)
+
+
+_POSITION_FIX = (
+    "give [lon, lat] as two finite numbers in WGS84 degrees (lon -180..180, lat -90..90)"
+)
+
+
+def _features(data: Any, label: str, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:
+    """The features of a FeatureCollection, each an object; anything else is a Problem."""
+    if (
+        not isinstance(data, dict)
+        or data.get("type", "FeatureCollection") != "FeatureCollection"
+        or not isinstance(data.get("features"), list)
+    ):
+        got = type(data).__name__ if not isinstance(data, dict) else f"type {data.get('type')!r}"
+        problems.append(
+            Problem(
+                label,
+                "",
+                f"not a GeoJSON FeatureCollection (got {got})",
+                'write {"type": "FeatureCollection", "features": [...]} (export the layer as GeoJSON)',
+            )
+        )
         return []
-    points = []
-    for index, feature in enumerate(data.get("features", [])):
-        geom = feature.get("geometry") or {}
-        where = f"feature {index}"
-        if geom.get("type") != "Point":
+    features = []
+    for index, feature in enumerate(data["features"]):
+        if not isinstance(feature, dict) or not isinstance(feature.get("properties") or {}, dict):
             problems.append(
-                Problem(label, where, "geometry is not a Point", "use Point geometries")
+                Problem(
+                    label,
+                    f"feature {index}",
+                    "not a GeoJSON Feature object with a properties object",
+                    'write {"type": "Feature", "geometry": {...}, "properties": {...}}',
+                )
             )
             continue
-        lon, lat = geom["coordinates"][:2]
+        features.append((index, feature))
+    return features
+
+
+def load_points_geojson(path: Path, label: str, problems: list[Problem]) -> list[PointRecord]:
+    """Collection points from a GeoJSON FeatureCollection of Point features."""
+    points = []
+    for index, feature in _features(_read_json(path, label, problems), label, problems):
+        props = dict(feature.get("properties") or {})
+        ident = props.get("id")
+        where = f"feature {index}" + (f" (id {ident})" if ident is not None else "")
+        geom = feature.get("geometry")
+        if not isinstance(geom, dict) or geom.get("type") != "Point":
+            kind = geom.get("type") if isinstance(geom, dict) else geom
+            problems.append(
+                Problem(
+                    label, where, f"geometry is not a Point (got {kind!r})", "use Point geometries"
+                )
+            )
+            continue
+        position = _position(geom.get("coordinates"))
+        if position is None:
+            problems.append(
+                Problem(label, where, f"bad coordinates {geom.get('coordinates')!r}", _POSITION_FIX)
+            )
+            continue
+        if isinstance(ident, int) and not isinstance(ident, bool):
+            props["id"] = str(ident)
+        props.pop("lon", None), props.pop("lat", None)
         try:
-            points.append(PointRecord(lon=lon, lat=lat, **feature.get("properties", {})))
+            points.append(PointRecord(lon=position[0], lat=position[1], **props))
         except ValidationError as err:
             problems += pydantic_problems(err, label, where, joiner=", property ")
     return points
 
 
 def _read_json(path: Path, label: str, problems: list[Problem]) -> Any:
+    """Parsed JSON, or None with a Problem naming the line of a syntax error."""
     if not path.is_file():
-        problems.append(
-            Problem(
-                label,
-                "",
-                f"file not found ({path})",
-                "check the path; it is relative to the scenario file",
-            )
-        )
+        problems.append(_missing_file(path, label))
+        return None
+    text = decode_text(path, label, problems)
+    if text is None:
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
         problems.append(
             Problem(
                 label,
-                "",
-                f"not valid JSON: {exc}",
+                f"line {exc.lineno}",
+                f"not valid JSON: {exc.msg} (column {exc.colno})",
                 "fix the file or export it again as GeoJSON",
             )
         )
         return None
+    except ValueError as exc:
+        problems.append(Problem(label, "", str(exc), "write plain finite numbers"))
+        return None
 
 
-def _polygon_rings(
-    geometry: Mapping[str, Any],
-) -> list[tuple[tuple[float, float], ...]]:
-    """Exterior rings of a Polygon or MultiPolygon as lon/lat tuples."""
-    kind = geometry.get("type")
-    coords = geometry.get("coordinates") or []
-    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
-    return [
-        tuple((float(x), float(y)) for x, y, *_ in polygon[0]) for polygon in polygons if polygon
-    ]
+def _no_constant(name: str) -> float:
+    """JSON's NaN and Infinity extensions are refused: they are not numbers to plan with."""
+    msg = f"'{name}' is not a finite number (JSON has no NaN or Infinity)"
+    raise ValueError(msg)
+
+
+def _polygon_rings(geometry: object) -> list[tuple[tuple[float, float], ...]] | None:
+    """Exterior rings of a Polygon or MultiPolygon as lon/lat tuples; None if malformed."""
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+        return None
+    coords = geometry.get("coordinates")
+    if not isinstance(coords, list) or not coords:
+        return None
+    polygons = [coords] if geometry["type"] == "Polygon" else coords
+    rings = []
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon or not isinstance(polygon[0], list):
+            return None
+        ring = [_position(x) for x in polygon[0]]
+        if len(ring) < 4 or any(x is None for x in ring):
+            return None
+        rings.append(tuple(x for x in ring if x is not None))
+    return rings
 
 
 def load_polygons(
@@ -227,18 +436,11 @@ def load_polygons(
     """Polygons from a GeoJSON file: a name (and for districts a population) per feature.
 
     Also reads residential-area and water layers for the siting rules, where the
-    population is not needed.
+    population is not needed. A district may be a Point (its centre: generated
+    points scatter around it) or have no geometry (null; it then needs points).
     """
-    data = _read_json(path, label, problems)
-    if data is None:
-        return []
-    if not isinstance(data, dict) or not isinstance(data.get("features"), list):
-        problems.append(
-            Problem(label, "", "not a GeoJSON FeatureCollection", "export the layer as GeoJSON")
-        )
-        return []
     districts = []
-    for index, feature in enumerate(data["features"]):
+    for index, feature in _features(_read_json(path, label, problems), label, problems):
         props = feature.get("properties") or {}
         name = props.get("name") or props.get("name_en") or props.get("NAME") or f"feature {index}"
         where = f"feature {index} ({name})"
@@ -247,15 +449,32 @@ def load_polygons(
                 Problem(label, where, "no 'population' property", "add the district's population")
             )
             continue
-        rings = _polygon_rings(feature.get("geometry") or {})
-        if not need_population and not rings:
+        geometry = feature.get("geometry")
+        rings = _polygon_rings(geometry)
+        centroid = None
+        if need_population and isinstance(geometry, dict) and geometry.get("type") == "Point":
+            centroid = _position(geometry.get("coordinates"))  # only the centre is known
+        if rings is None and centroid is None and (geometry is not None or not need_population):
             problems.append(
-                Problem(label, where, "geometry is not a Polygon", "use Polygon or MultiPolygon")
+                Problem(
+                    label,
+                    where,
+                    "geometry is not a Polygon or MultiPolygon of closed rings of [lon, lat] positions",
+                    "use Polygon or MultiPolygon geometries; " + _POSITION_FIX,
+                )
             )
             continue
+        population = props.get("population", 0)
+        if isinstance(population, bool):
+            population = str(population)  # refused below: true is not a head count
         try:
             districts.append(
-                District(name=str(name), population=props.get("population", 0), rings=tuple(rings))
+                District(
+                    name=str(name),
+                    population=population,
+                    rings=tuple(rings or ()),
+                    centroid=centroid,
+                )
             )
         except ValidationError as err:
             problems += pydantic_problems(err, label, where, joiner=", property ")

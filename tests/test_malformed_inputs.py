@@ -1,0 +1,316 @@
+"""A corpus of malformed and hostile scenarios: each is refused cleanly, naming file and record.
+
+Every case copies the demo scenario, plants one defect, then runs ``optimizer plan``
+through the command's ``main`` and :func:`optimizer.validate.validate_scenario_file`.
+Both must refuse it as bad input (exit 1 / ``InputError``) with a message naming the
+file and the record, without a traceback and without leaving an output folder.
+Failing plans stop before any solving, so the whole corpus runs in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from optimizer.cli import main
+from optimizer.errors import InputError
+from optimizer.plan import demo_scenario_path
+from optimizer.validate import validate_scenario_file
+
+POINTS = (
+    "id,lon,lat,stream,tonnes_per_day,district\n"
+    "P1,24.9400,60.1700,msw,0.5,North\n"
+    "P2,24.9450,60.1690,msw,0.4,North\n"
+    "P3,24.9480,60.1720,msw,0.6,Centre\n"
+    "P4,24.9420,60.1740,msw,0.3,Centre\n"
+    "P5,24.9500,60.1680,msw,0.2,South\n"
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One defect: how to plant it, which file must be named, which record."""
+
+    name: str
+    plant: Callable[[Path], Path]  # demo folder -> the scenario file to run
+    file: str  # the file name the message must contain
+    record: str  # the record (line, id, key) the message must contain
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"test setup: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _toml(folder: Path) -> Path:
+    return folder / "scenario.toml"
+
+
+def _sub(old: str, new: str) -> Callable[[Path], Path]:
+    """A defect made by one text substitution in scenario.toml."""
+
+    def plant(folder: Path) -> Path:
+        _edit(_toml(folder), old, new)
+        return _toml(folder)
+
+    return plant
+
+
+def _points(text: str | bytes, name: str = "points.csv") -> Callable[[Path], Path]:
+    """A defect in the points table, which replaces the demo's districts."""
+
+    def plant(folder: Path) -> Path:
+        target = folder / name
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+        else:
+            target.write_text(text, encoding="utf-8")
+        _edit(_toml(folder), 'districts = "districts.geojson"', f'points = "{name}"')
+        return _toml(folder)
+
+    return plant
+
+
+def _geo_points(data: object) -> Callable[[Path], Path]:
+    return _points(json.dumps(data), "points.geojson")
+
+
+def _districts(change: Callable[[dict[str, object]], object]) -> Callable[[Path], Path]:
+    """A defect in districts.geojson: ``change`` edits the parsed FeatureCollection."""
+
+    def plant(folder: Path) -> Path:
+        path = folder / "districts.geojson"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        replaced = change(data)
+        text = replaced if isinstance(replaced, str) else json.dumps(replaced or data)
+        path.write_text(text, encoding="utf-8")
+        return _toml(folder)
+
+    return plant
+
+
+def _first_props(data: dict[str, object], key: str, value: object) -> None:
+    data["features"][0]["properties"][key] = value  # type: ignore[index]
+
+
+def _variant(text: str, name: str = "variant.toml") -> Callable[[Path], Path]:
+    def plant(folder: Path) -> Path:
+        (folder / name).write_text(text, encoding="utf-8")
+        return folder / name
+
+    return plant
+
+
+def _loop(folder: Path) -> Path:
+    (folder / "a.toml").write_text('extends = "b.toml"\n', encoding="utf-8")
+    (folder / "b.toml").write_text('extends = "a.toml"\n', encoding="utf-8")
+    return folder / "a.toml"
+
+
+def _missing(folder: Path) -> Path:
+    return folder / "no_such_scenario.toml"
+
+
+def _latin1_toml(folder: Path) -> Path:
+    path = _toml(folder)
+    text = path.read_text(encoding="utf-8").replace('title = "Demo', 'title = "Démo', 1)
+    path.write_bytes(text.encode("latin-1", errors="replace"))
+    return path
+
+
+def _network_file(content: str | None) -> Callable[[Path], Path]:
+    def plant(folder: Path) -> Path:
+        if content is not None:
+            (folder / "streets.geojson").write_text(content, encoding="utf-8")
+        _edit(_toml(folder), "demo = true", 'file = "streets.geojson"')
+        return _toml(folder)
+
+    return plant
+
+
+_FLEET = '[[fleet]]\nid = "side_loader"'
+CASES = [
+    # files and syntax
+    Case("missing scenario file", _missing, "no_such_scenario.toml", "not found"),
+    Case("TOML syntax", _sub("[scenario]", "[scenario"), "scenario.toml", "line"),
+    Case("TOML in latin-1", _latin1_toml, "scenario.toml", "line 4"),  # the © of line 4
+    Case("unknown section", _sub("[solver]", "[solvr]"), "scenario.toml", "[solvr]"),
+    # fields and types
+    Case("wrong field name", _sub("capacity_t = 11", "capasity_t = 11"), "scenario.toml",
+         "fleet 'side_loader'.capasity_t"),
+    Case("wrong type", _sub("capacity_t = 11", 'capacity_t = "eleven"'), "scenario.toml",
+         "fleet 'side_loader'.capacity_t"),
+    Case("missing required key", _sub('count = 3\ndepot = "garage"', "count = 3"),
+         "scenario.toml", "fleet 'side_loader'.depot"),
+    Case("bool as count", _sub("count = 3", "count = true"), "scenario.toml",
+         "fleet 'side_loader'.count"),
+    Case("fractional count", _sub("count = 3", "count = 2.5"), "scenario.toml",
+         "fleet 'side_loader'.count"),
+    Case("negative capacity", _sub("capacity_t = 11", "capacity_t = -11"), "scenario.toml",
+         "fleet 'side_loader'.capacity_t"),
+    Case("zero volume", _sub("capacity_m3 = 20", "capacity_m3 = 0"), "scenario.toml",
+         "fleet 'side_loader'.capacity_m3"),
+    Case("nan capacity", _sub("capacity_t = 11", "capacity_t = nan"), "scenario.toml",
+         "fleet 'side_loader'.capacity_t"),
+    Case("inf capacity", _sub("capacity_t = 11", "capacity_t = inf"), "scenario.toml",
+         "fleet 'side_loader'.capacity_t"),
+    Case("inf site capacity", _sub("capacity_t_per_day = 60", "capacity_t_per_day = inf"),
+         "scenario.toml", "facilities 'landfill'.capacity_t_per_day"),
+    Case("20,000 trucks", _sub("count = 3", "count = 20000"), "scenario.toml",
+         "fleet 'side_loader'.count"),
+    Case("negative seed", _sub("seed = 7", "seed = -1"), "scenario.toml", "generation.seed"),
+    Case("absurd time limit", _sub("time_limit_s = 8", "time_limit_s = 1e300"),
+         "scenario.toml", "solver.time_limit_s"),
+    Case("tiny people_per_point", _sub("people_per_point = 535", "people_per_point = 0.0001"),
+         "scenario.toml", "people_per_point"),
+    Case("huge max_snap_m", _sub("max_snap_m = 250", "max_snap_m = 1e7"), "scenario.toml",
+         "network.max_snap_m"),
+    Case("bbox corners swapped", _sub("demo = true", "bbox = [24.96, 60.18, 24.93, 60.16]"),
+         "scenario.toml", "network.bbox"),
+    Case("two network sources", _sub("demo = true", 'demo = true\nplace = "Helsinki"'),
+         "scenario.toml", "network: 2 road-network sources"),
+    # references and ids
+    Case("unknown depot", _sub('depot = "garage"', 'depot = "nowhere"'), "scenario.toml",
+         "fleet 'side_loader'.depot"),
+    Case("unknown accepted stream", _sub('accepts = ["msw"]', 'accepts = ["mws"]'),
+         "scenario.toml", "facilities 'landfill'.accepts"),
+    Case("unknown fleet stream", _sub('streams = ["msw"]', 'streams = ["glass"]'),
+         "scenario.toml", "fleet 'side_loader'.streams"),
+    Case("unknown stream share", _sub("msw = 0.85,", "mws = 0.85,"), "scenario.toml",
+         "generation.stream_shares.mws"),
+    Case("duplicate depot id", _sub("[[facilities]]", '[[depots]]\nid = "garage"\nlon = 24.94\n'
+         "lat = 60.17\n\n[[facilities]]"), "scenario.toml", "depots id 'garage'"),
+    Case("duplicate facility id", _sub('id = "sorting_south"', 'id = "sorting_north"'),
+         "scenario.toml", "facilities id 'sorting_north'"),
+    Case("no fleet", _variant('extends = "scenario.toml"\n'
+                              'remove = ["side_loader", "recyclables_truck"]\n'),
+         "variant.toml", "[[fleet]]: no entries"),
+    Case("misspelt list", _sub(_FLEET, "[[fleets]]\nid = \"side_loader\""), "scenario.toml",
+         "[fleets]"),
+    # clock times
+    Case("hour 25", _sub('shift_start = "07:00"', 'shift_start = "25:00"'), "scenario.toml",
+         "fleet 'side_loader'.shift_start"),
+    Case("7am", _sub('shift_start = "07:00"', 'shift_start = "7am"'), "scenario.toml",
+         "fleet 'side_loader'.shift_start"),
+    Case("window closes before it opens",
+         _sub('opening_hours = "06:00-22:00"', 'opening_hours = "22:00-06:00"'),
+         "scenario.toml", "facilities 'landfill'.opening_hours"),
+    Case("break longer than shift", _sub("break_min = 30", "break_min = 600"), "scenario.toml",
+         "fleet 'side_loader'.break_min"),
+    # variants
+    Case("extends loop", _loop, "a.toml", "extends"),
+    Case("extends itself", _variant('extends = "variant.toml"\n'), "variant.toml", "extends"),
+    Case("extends missing file", _variant('extends = "base.toml"\n'), "variant.toml",
+         "extends"),
+    Case("remove unknown id", _variant('extends = "scenario.toml"\nremove = ["sorting_west"]\n'),
+         "variant.toml", "remove"),
+    Case("remove not a list", _variant('extends = "scenario.toml"\nremove = "landfill"\n'),
+         "variant.toml", "remove"),
+    # places on the map
+    Case("depot lon/lat swapped", _sub("lon = 24.9375\nlat = 60.1655", "lon = 60.1655\nlat = 24.9375"),
+         "scenario.toml", "depot garage"),
+    Case("facility outside the network", _sub("lon = 24.9525", "lon = 25.9525"),
+         "scenario.toml", "facility landfill"),
+    Case("latitude 95", _sub("lat = 60.1655", "lat = 95"), "scenario.toml",
+         "depots 'garage'.lat"),
+    Case("network file missing", _network_file(None), "scenario.toml", "[network].file"),
+    Case("network file not GeoJSON", _network_file("hello"), "streets.geojson", ""),
+    # points.csv
+    Case("CSV unclosed quote", _points(POINTS.replace("0.4,North", '0.4,"North')),
+         "points.csv", "line 3"),
+    Case("CSV field with a newline", _points(POINTS.replace("0.4,North", '0.4,"Nor\nth"')),
+         "points.csv", "line 3"),
+    Case("CSV short row", _points(POINTS.replace("0.6,Centre", "0.6")), "points.csv",
+         "line 4"),
+    Case("CSV long row", _points(POINTS.replace("0.6,Centre", "0.6,Centre,extra")),
+         "points.csv", "line 4"),
+    Case("CSV duplicate header", _points(POINTS.replace(",district\n", ",id\n", 1)),
+         "points.csv", "header"),
+    Case("CSV empty id", _points(POINTS.replace("P3,", ",")), "points.csv", "line 4"),
+    Case("CSV header only", _points(POINTS.split("\n", 1)[0] + "\n"), "points.csv", "no collection points"),
+    Case("CSV empty file", _points(""), "points.csv", "empty"),
+    Case("CSV latin-1 bytes", _points(POINTS.replace("North", "Nørth").encode("latin-1")),
+         "points.csv", "line 2"),
+    Case("CSV fractional containers",
+         _points(POINTS.replace("tonnes_per_day", "containers").replace("0.5,", "2.5,")),
+         "points.csv", "line 2"),
+    Case("CSV nan tonnes", _points(POINTS.replace("0.5,", "nan,")), "points.csv", "line 2"),
+    Case("CSV hour 25 window", _points(POINTS.replace("\n", ",\n").replace(
+        "district,", "district,time_window").replace("North,", "North,25:00-26:00", 1)),
+         "points.csv", "line 2"),
+    Case("CSV unknown stream", _points(POINTS.replace("msw,0.6", "glass,0.6")), "points.csv",
+         "P3"),
+    Case("CSV duplicate row", _points(POINTS + "P1,24.9400,60.1700,msw,0.5,North\n"),
+         "points.csv", "P1"),
+    Case("CSV point far away", _points(POINTS.replace("24.9480,60.1720", "71.43,51.13")),
+         "points.csv", "point P3"),
+    Case("CSV missing file", _sub('districts = "districts.geojson"', 'points = "gone.csv"'),
+         "gone.csv", "not found"),
+    # points.geojson
+    Case("GeoJSON bare array", _geo_points([{"type": "Feature"}]), "points.geojson",
+         "FeatureCollection"),
+    Case("GeoJSON empty coordinates", _geo_points({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": []},
+         "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": 1}}]}),
+         "points.geojson", "feature 0"),
+    Case("GeoJSON line not point", _geo_points({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[24.94, 60.17],
+         [24.95, 60.17]]}, "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": 1}}]}),
+         "points.geojson", "feature 0"),
+    Case("GeoJSON text coordinates", _geo_points({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": ["24.94", "x"]},
+         "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": 1}}]}),
+         "points.geojson", "feature 0"),
+    Case("GeoJSON feature not an object", _geo_points({"type": "FeatureCollection",
+         "features": [7]}), "points.geojson", "feature 0"),
+    # districts.geojson
+    Case("districts population 1e12", _districts(lambda d: _first_props(d, "population", 1e12)),
+         "districts.geojson", "North quarter"),
+    Case("districts negative population",
+         _districts(lambda d: _first_props(d, "population", -5)), "districts.geojson",
+         "North quarter"),
+    Case("districts population text",
+         _districts(lambda d: _first_props(d, "population", "many")), "districts.geojson",
+         "North quarter"),
+    Case("districts bad ring", _districts(lambda d: d["features"][0]["geometry"].update(  # type: ignore[index]
+        coordinates=[[[24.9], [1]]])), "districts.geojson", "North quarter"),
+    Case("districts not a collection", _districts(lambda d: d["features"]),
+         "districts.geojson", "FeatureCollection"),
+    Case("districts invalid JSON", _districts(lambda d: "{"), "districts.geojson", "line 1"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def demo_dir(tmp_path: Path) -> Path:
+    """A writable copy of the embedded demo scenario."""
+    dst = tmp_path / "demo"
+    shutil.copytree(demo_scenario_path().parent, dst)
+    return dst
+
+
+def test_case_names_are_distinct() -> None:
+    assert len({c.name for c in CASES}) == len(CASES) >= 40
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_defect_is_refused(
+    case: Case, demo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = case.plant(demo_dir)
+    out = tmp_path / "out"
+    code = main(["plan", str(scenario), "--out", str(out), "--time-limit", "2"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert case.file in err and case.record in err, err
+    assert "Traceback" not in err
+    assert not [p.name for p in tmp_path.iterdir() if "out" in p.name]
+    with pytest.raises(InputError) as info:
+        validate_scenario_file(scenario)
+    message = str(info.value)
+    assert case.file in message and case.record in message, message
