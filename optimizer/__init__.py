@@ -4,8 +4,12 @@ The public API, imported lazily so that ``optimizer --help`` stays fast::
 
     from optimizer import load_scenario, build_plan, write_plan_folder
     scenario = load_scenario("instances/astana/scenario.toml")
-    plan = build_plan(scenario, time_limit_s=60)       # the plan.json dictionary
+    plan = build_plan(scenario, time_limit_s=60)       # the plan.json dictionary, in 60 s
     write_plan_folder(plan, Path("plans/astana"), force=True)
+
+``run_plan(scenario_path, out)`` does both, checking first that ``out`` may be written
+(``force`` replaces only a plan folder written earlier). Stages report progress
+through :mod:`optimizer.progress` (silent unless a reporter is installed).
 
 Stages can be entered on their own with hand-made data: ``FacilityProblem`` →
 ``solve_facility`` and ``RoutingProblem`` → ``solve_routes`` (each checked by an
@@ -25,6 +29,7 @@ _EXPORTS = {
     "load_scenario": "optimizer.scenario",
     "build_plan": "optimizer.plan",
     "run_and_write": "optimizer.plan",
+    "run_plan": "optimizer.plan",
     "write_plan_folder": "optimizer.plan",
     "demo_scenario_path": "optimizer.plan",
     "estimate_demand": "optimizer.demand",
@@ -70,6 +75,7 @@ __all__ = [
     "load_network",
     "load_scenario",
     "run_and_write",
+    "run_plan",
     "sample_demand",
     "snap_points",
     "solve_facility",
@@ -92,7 +98,13 @@ if TYPE_CHECKING:  # pragma: no cover
         snap_points,
         travel_matrix,
     )
-    from optimizer.plan import build_plan, demo_scenario_path, run_and_write, write_plan_folder
+    from optimizer.plan import (
+        build_plan,
+        demo_scenario_path,
+        run_and_write,
+        run_plan,
+        write_plan_folder,
+    )
     from optimizer.report import write_comparison, write_outputs
     from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, solve_routes, verify_routes
     from optimizer.scenario import Scenario, load_scenario
