@@ -4,6 +4,13 @@ unserved stops say which constraint binds, and a solve stops on Ctrl-C."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +25,7 @@ from optimizer.routing import (
     solve_routes,
     verify_routes,
 )
-from optimizer.routing.reasons import category_of
+from optimizer.routing.reasons import category_of, count_by_category
 
 H = 3600
 
@@ -156,3 +163,157 @@ def test_depot_and_facility_may_share_an_id() -> None:
     assert verify_routes(problem, plan) == []
     with pytest.raises(Exception, match="stop P1 \\(msw\\) appears 2 times"):
         base.replace(node_ids=("D1", "P1", "P1", "P3", "P4", "P5", "L1"))
+
+
+# ------------------------------------------------------------- large days
+def grid_day(n_stops: int, trucks: int, *, streams: tuple[str, ...] = ("msw",)) -> Any:
+    """A depot, ``n_stops`` stops over ~4 km and a landfill accepting every stream;
+    trucks may carry every stream, shift 07:00 + 8 h, 2 min per stop."""
+    rng = np.random.default_rng(5)
+    lon0, lat0 = 71.43, 51.13
+    pts = np.column_stack(
+        [lon0 + rng.uniform(-0.03, 0.03, n_stops), lat0 + rng.uniform(-0.018, 0.018, n_stops)]
+    )
+    coords = np.vstack([[lon0, lat0], pts, [lon0 + 0.035, lat0]])
+    xy = np.column_stack([coords[:, 0] * 69_900.0, coords[:, 1] * 111_000.0])
+    dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)).astype(np.int64)
+    n = len(coords)
+    stop_streams = tuple(streams[i % len(streams)] for i in range(n_stops))
+    demand = np.array([0] + [400] * n_stops + [0], dtype=np.int64)
+    problem = RoutingProblem(
+        node_ids=("D1", *(f"P{i}" for i in range(1, n_stops + 1)), "L1"),
+        kind=("depot",) + ("stop",) * n_stops + ("facility",),
+        distance_m=dist,
+        time_s=np.rint(dist / (25 / 3.6)).astype(np.int64),
+        demand_kg=demand,
+        demand_l=demand * 4,
+        service_s=np.array([0] + [120] * n_stops + [600], dtype=np.int64),
+        time_window=np.tile([0, 24 * H], (n, 1)),
+        stream=(None, *stop_streams, None),
+        facility_streams={n - 1: frozenset(streams)},
+        vehicles=tuple(
+            Vehicle(
+                f"T{k}", 0, 0, 8000, 40_000, cost_per_km=200, shift_s=8 * H, shift_start_s=7 * H
+            )
+            for k in range(trucks)
+        ),
+        drop_penalty=10**6,
+        max_unload_trips=12,
+    )
+    return problem, coords
+
+
+def test_one_truck_plans_two_hundred_stops_split_or_not() -> None:
+    from optimizer.stages.split import solve_split, split_problem
+
+    problem, coords = grid_day(200, 1)
+    parts, spare = split_problem(problem, coords, max_stops=150)
+    assert [len(p.problem.vehicles) for p in parts] == [1] and not spare
+    plan = solve_split(problem, coords, time_limit_s=6, workers=2, max_stops=150)
+    assert verify_routes(problem, plan) == []
+    assert len(plan.routes) == 1 and plan.routes[0].visits[0].arrival_s == 7 * H
+    assert len(plan.routes[0].stops) > 100
+    # 200 stops x 2 min alone nearly fill the 8 h: the rest wait for more trucks
+    assert set(count_by_category(why for _, why in plan.unserved)) <= {"fleet limit"}
+
+
+def test_streams_sharing_one_truck_share_its_area() -> None:
+    from optimizer.stages.split import solve_split, split_problem
+
+    problem, coords = grid_day(90, 1, streams=("msw", "paper"))
+    trucks = (dataclasses.replace(problem.vehicles[0], streams=frozenset({"msw", "paper"})),)
+    problem = problem.replace(vehicles=trucks)
+    parts, _ = split_problem(problem, coords, max_stops=30)
+    assert all(p.problem.vehicles for p in parts)
+    assert sorted(p.nodes[s] for p in parts for s in p.problem.stops) == list(problem.stops)
+    plan = solve_split(problem, coords, time_limit_s=4, workers=1, max_stops=30)
+    assert verify_routes(problem, plan) == []
+    assert not any("no truck" in why for _, why in plan.unserved)
+
+
+def test_more_areas_than_trucks_never_leaves_an_area_empty() -> None:
+    from optimizer.stages.split import split_problem
+
+    problem, coords = grid_day(200, 3)
+    parts, spare = split_problem(problem, coords, max_stops=20)  # 10 areas wanted, 3 trucks
+    assert len(parts) == 3 and all(len(p.problem.vehicles) == 1 for p in parts)
+    assert sum(len(p.problem.stops) for p in parts) == 200 and not spare
+
+
+def _nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_jobs_past_the_deadline_are_terminated() -> None:
+    from optimizer.routing.interrupt import run_jobs
+
+    results = run_jobs(
+        _nap, 3, lambda i: (0.1 if i == 0 else 60.0,), workers=2, deadline=time.perf_counter() + 2
+    )
+    assert results == [0.1, None, None]  # job 1 was stopped, job 2 never started
+
+
+# ------------------------------------------------------------------ Ctrl-C
+_SOLVE_60_S = """
+import sys, time
+import numpy as np
+sys.path.insert(0, {tests!r})
+from test_shift_and_split import grid_day
+problem, coords = grid_day({stops}, {trucks})
+if {split}:
+    from optimizer.stages.split import solve_split
+    print("ready", flush=True)
+    solve_split(problem, coords, time_limit_s=60, workers=2, max_stops=40)
+else:
+    from optimizer.routing import solve_routes
+    print("ready", flush=True)
+    solve_routes(problem.replace(drop_penalty=None), time_limit_s=60)
+print("finished", flush=True)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def _gone(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return not status.exists() or "State:\tZ" in status.read_text()
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-solve", "areas-in-processes"])
+def test_ctrl_c_stops_a_60_s_solve_within_seconds(split: bool) -> None:
+    """SIGINT 2 s into a 60 s solve: out within 15 s (generous: 2 shared cores),
+    with KeyboardInterrupt and no plan, and no worker process left behind."""
+    script = _SOLVE_60_S.format(
+        tests=str(Path(__file__).parent), stops=160 if split else 80, trucks=8, split=split
+    )
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(2.0)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    sent = time.perf_counter()
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the solve ignored Ctrl-C for 15 s")
+    assert time.perf_counter() - sent < 15
+    assert "finished" not in out
+    assert "KeyboardInterrupt" in err and proc.returncode != 0
+    if split:
+        assert workers, "the areas should run in worker processes"
+    time.sleep(0.5)
+    assert all(_gone(pid) for pid in workers)

@@ -13,19 +13,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import multiprocessing as mp
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.cluster.vq import kmeans2
 
 from optimizer.errors import InfeasibleError, InputError
-from optimizer.routing import RoutePlan, RoutingProblem, solve_routes
+from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, solve_routes
+from optimizer.routing import reasons as R
+from optimizer.routing.interrupt import run_inline, run_jobs, stop_on_signals
 from optimizer.routing.result import Route, Visit
 
 log = logging.getLogger("optimizer")
@@ -33,6 +32,16 @@ log = logging.getLogger("optimizer")
 #: Penalty (cost units) for leaving a stop unserved inside a part: high enough that
 #: a stop is dropped only when no truck of its part can take it.
 DROP_PENALTY = 50_000_000
+
+#: Share of the time limit for the parts; the rest is for stops they left over.
+PARTS_SHARE = 0.8
+#: Seconds kept back at the end of the time limit (merging, verification).
+RESERVE_S = 0.5
+#: Seconds a part's process needs besides its search (start-up, checks, sending back).
+START_S = 0.3
+#: Shortest search given to one part, and the least time worth a second pass.
+MIN_LIMIT_S = 0.5
+MIN_RETRY_S = 1.0
 
 #: Seconds per area below which the search is still finding first solutions on
 #: city-sized parts (measured on Astana: 10 s left most stops of a 255-stop area
@@ -74,7 +83,15 @@ def balanced_clusters(xy: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
     return labels
 
 
-def _work_s(problem: RoutingProblem, stops: Sequence[int], vehicle: Any) -> float:
+def _day_s(problem: RoutingProblem, vehicle: Vehicle) -> float:
+    """Working seconds of a truck's day: from its shift start to the end of its
+    shift (or the depot's closing), without the break."""
+    leave = problem.departure_window(vehicle)[0]
+    usable = min(vehicle.shift_s, problem.return_by(vehicle) - leave) - vehicle.break_s
+    return float(max(usable, 3600))
+
+
+def _work_s(problem: RoutingProblem, stops: Sequence[int], vehicle: Vehicle) -> float:
     """A rough estimate of the truck-seconds a group of stops needs."""
     if not stops:
         return 0.0
@@ -96,11 +113,11 @@ def _work_s(problem: RoutingProblem, stops: Sequence[int], vehicle: Any) -> floa
 
 
 def _subproblem(
-    problem: RoutingProblem, stops: Sequence[int], vehicles: Sequence[Any], label: str
+    problem: RoutingProblem, stops: Sequence[int], vehicles: Sequence[Vehicle], label: str
 ) -> Part:
     """The part of ``problem`` with these stops and trucks (all depots and facilities kept)."""
     keep = [i for i, k in enumerate(problem.kind) if k == "depot"]
-    keep += list(stops)
+    keep += sorted(stops)
     keep += list(problem.facilities)
     where = {full: part for part, full in enumerate(keep)}
     idx = np.asarray(keep)
@@ -125,49 +142,79 @@ def _subproblem(
         allowed_vehicles=allowed,
         max_unload_trips=problem.max_unload_trips,
         name=f"{problem.name}:{label}",
+        labels=tuple(problem.label(i) for i in keep),
     )
     return Part(sub, tuple(keep), label)
 
 
+@dataclass
+class _Group:
+    """Stops routed together and the trucks they get (before becoming a :class:`Part`)."""
+
+    stops: list[int]
+    trucks: list[Vehicle]
+    label: str
+
+
+def _area_label(problem: RoutingProblem, group: _Group) -> str:
+    """How messages name an area, e.g. ``area 2 of 3 (msw, paper)``."""
+    streams = sorted({str(problem.stream[s]) for s in group.stops if problem.stream[s]})
+    return group.label + (f" ({', '.join(streams)})" if streams else "")
+
+
 def split_problem(
     problem: RoutingProblem, coords: np.ndarray, *, max_stops: int = 250, seed: int = 0
-) -> tuple[list[Part], list[Any]]:
-    """Cut a day into parts by truck compatibility and area; returns parts and spare trucks."""
+) -> tuple[list[Part], list[Vehicle]]:
+    """Cut a day into parts by truck compatibility and area; returns parts and spare trucks.
+
+    Every part gets at least one truck: a class of stops gets no more areas than it
+    has free trucks, and a class whose trucks were all taken by earlier classes joins
+    the part that holds most of them.
+    """
     classes: dict[frozenset[str], list[int]] = defaultdict(list)
     for s in problem.stops:
         key = frozenset(v.id for v in problem.vehicles if problem.vehicle_may_serve(v, s))
         classes[key].append(s)
     free = {v.id: v for v in problem.vehicles}
-    parts: list[Part] = []
+    groups: list[_Group] = []
     # Classes with the fewest eligible trucks choose first.
-    for c, (key, stops) in enumerate(sorted(classes.items(), key=lambda kv: len(kv[0]))):
+    for key, stops in sorted(classes.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
+        if not key:
+            continue  # no truck may serve them: the solver reports them with the reason
         trucks = [free[v] for v in sorted(key) if v in free]
         if not trucks:
-            continue  # the solver reports these stops unserved with the reason
-        k = max(1, math.ceil(len(stops) / max_stops))
+            host = max(groups, key=lambda g: sum(v.id in key for v in g.trucks))
+            host.stops += stops  # share the trucks of the part that has them
+            continue
+        k = min(max(1, math.ceil(len(stops) / max_stops)), len(trucks))
         labels = balanced_clusters(_metres(coords[np.asarray(stops)]), k, seed=seed)
-        groups = [[s for s, lab in zip(stops, labels, strict=True) if lab == g] for g in range(k)]
+        areas = [[s for s, lab in zip(stops, labels, strict=True) if lab == g] for g in range(k)]
+        areas = [a for a in areas if a]
         ref = trucks[0]
-        day_s = max(ref.shift_s - ref.break_s, 3600)
-        need = [max(1, math.ceil(1.15 * _work_s(problem, g, ref) / day_s)) for g in groups]
+        day_s = _day_s(problem, ref)
+        need = [max(1, math.ceil(1.15 * _work_s(problem, a, ref) / day_s)) for a in areas]
         share = _allocate(need, len(trucks))
         start = 0
-        for g, (group, count) in enumerate(zip(groups, share, strict=True)):
+        for g, (area, count) in enumerate(zip(areas, share, strict=True)):
             chosen = trucks[start : start + count]
             start += count
             for v in chosen:
                 free.pop(v.id)
-            if group:
-                parts.append(_subproblem(problem, group, chosen, f"class{c}-area{g}"))
+            number = f"area {g + 1} of {len(areas)}" if len(areas) > 1 else "area"
+            groups.append(_Group(area, chosen, number))
+    parts = [_subproblem(problem, g.stops, g.trucks, _area_label(problem, g)) for g in groups]
     return parts, list(free.values())
 
 
 def _allocate(need: Sequence[int], available: int) -> list[int]:
-    """Trucks per part: what each needs, scaled down if short, spares to the busiest."""
+    """Trucks per part: what each needs, scaled down if short, spares to the busiest.
+
+    Every part gets at least one truck (callers never make more parts than trucks).
+    """
     total = sum(need)
     if total >= available:
         share = [max(1, math.floor(n * available / total)) for n in need]
-        while sum(share) > available:
+        while sum(share) > available and max(share) > 1:
             share[int(np.argmax(share))] -= 1
     else:
         share = list(need)
@@ -183,9 +230,8 @@ def _allocate(need: Sequence[int], available: int) -> list[int]:
 _PARTS: list[Part] = []
 
 
-def _solve_part(args: tuple[int, float, int]) -> RoutePlan | str:
+def _solve_part(index: int, limit: float, seed: int) -> RoutePlan | str:
     """Solve one part (in a worker process); an infeasible part returns its reason."""
-    index, limit, seed = args
     try:
         return solve_routes(_PARTS[index].problem, time_limit_s=limit, seed=seed)
     except (InfeasibleError, InputError) as exc:
@@ -208,15 +254,27 @@ def _map_route(route: Route, nodes: Sequence[int]) -> Route:
     return Route(route.vehicle_id, visits, route.distance_m, route.duration_s, route.cost)
 
 
-def _run_parts(parts: list[Part], limit: float, seed: int, workers: int) -> list[RoutePlan | str]:
+def _run_parts(
+    parts: list[Part], seed: int, workers: int, until: float, hard: float
+) -> list[RoutePlan | str | None]:
+    """Solve the parts, ``workers`` at a time, sharing the time until ``until``.
+
+    Each part's limit is set when it starts: the time left over the rounds left.
+    A part still running at ``hard`` is terminated and gives ``None``.
+    """
     global _PARTS
     _PARTS = parts
-    jobs = [(i, limit, seed) for i in range(len(parts))]
-    if workers <= 1 or len(parts) == 1:
-        return [_solve_part(j) for j in jobs]
-    ctx = mp.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        return list(pool.map(_solve_part, jobs))
+    inline = workers <= 1 or len(parts) == 1
+    rounds = 1 if inline else workers
+
+    def args_for(i: int) -> tuple[int, float, int]:
+        left_rounds = math.ceil((len(parts) - i) / rounds)
+        share = (until - time.perf_counter()) / max(left_rounds, 1) - START_S
+        return (i, max(MIN_LIMIT_S, share), seed)
+
+    if inline:
+        return list(run_inline(_solve_part, len(parts), args_for))
+    return run_jobs(_solve_part, len(parts), args_for, workers=workers, deadline=hard)
 
 
 def solve_split(
@@ -231,14 +289,30 @@ def solve_split(
     """Route a large day part by part (in parallel) and merge the routes.
 
     ``coords`` holds lon/lat per node of ``problem``. Small days go straight to the
-    solver. The time limit is the wall time of the whole solve.
+    solver. The time limit bounds the wall time of the whole solve, the second pass
+    over left-over stops included: parts still running at the limit are stopped and
+    their stops reported unserved. Ctrl-C / :func:`request_stop` stops every part
+    and raises ``KeyboardInterrupt``.
     """
-    if len(problem.stops) <= max_stops:
-        return solve_routes(problem, time_limit_s=time_limit_s, seed=seed)
+    with stop_on_signals():
+        if len(problem.stops) <= max_stops:
+            return solve_routes(problem, time_limit_s=time_limit_s, seed=seed)
+        return _solve_split(problem, coords, time_limit_s, seed, workers, max_stops)
+
+
+def _solve_split(
+    problem: RoutingProblem,
+    coords: np.ndarray,
+    time_limit_s: float,
+    seed: int,
+    workers: int,
+    max_stops: int,
+) -> RoutePlan:
     t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
     parts, spare = split_problem(problem, coords, max_stops=max_stops, seed=seed)
     rounds = math.ceil(len(parts) / max(workers, 1))
-    per_part = max(2.0, 0.85 * time_limit_s / max(rounds, 1))
+    per_part = PARTS_SHARE * time_limit_s / max(rounds, 1)
     if per_part < MIN_PART_S:
         log.warning(
             "%.0f s for %d areas leaves %.0f s per area; plans improve up to about %d s per "
@@ -247,38 +321,43 @@ def solve_split(
             len(parts),
             per_part,
             MIN_PART_S,
-            math.ceil(MIN_PART_S * rounds / 0.85),
+            math.ceil(MIN_PART_S * rounds / PARTS_SHARE),
         )
     log.info("split %d stops into %d parts, %.1f s each", len(problem.stops), len(parts), per_part)
-    results = _run_parts(parts, per_part, seed, workers)
+    parts_until = t0 + PARTS_SHARE * time_limit_s
+    results = _run_parts(parts, seed, workers, parts_until, deadline - RESERVE_S)
     routes: list[Route] = []
     unserved: dict[int, str] = {}
     for part, result in zip(parts, results, strict=True):
-        if isinstance(result, str):
+        if result is None or isinstance(result, str):
             for s in part.problem.stops:
-                unserved[part.nodes[s]] = f"its area ({part.label}) could not be routed: {result}"
+                unserved[part.nodes[s]] = _part_failed(part, result)
             spare += list(part.problem.vehicles)
             continue
         used = {r.vehicle_id for r in result.routes if r.stops}
         routes += [_map_route(r, part.nodes) for r in result.routes if r.stops]
         spare += [v for v in part.problem.vehicles if v.id not in used]
-        for s, reason in result.unserved:
-            unserved[part.nodes[s]] = reason
+        for s, why in result.unserved:
+            unserved[part.nodes[s]] = why
     covered = {v.node for r in routes for v in r.visits if v.kind == "stop"}
-    in_no_part = set(problem.stops) - set(unserved) - covered
-    for s in in_no_part:  # no truck of the fleet may carry its stream
-        unserved[s] = "no truck of the fleet may collect this stream"
+    for s in set(problem.stops) - set(unserved) - covered:  # no truck may carry its stream
+        unserved[s] = R.reason(
+            R.TRUCK, f"no truck of the fleet may collect stream {problem.stream[s]!r}"
+        )
     retry = [s for s in unserved if any(problem.vehicle_may_serve(v, s) for v in spare)]
-    if retry and spare:
+    left = deadline - RESERVE_S - time.perf_counter()
+    if retry and spare and left >= MIN_RETRY_S:
         extra = _subproblem(problem, retry, spare, "leftovers")
-        left = max(2.0, time_limit_s - (time.perf_counter() - t0))
-        (result,) = _run_parts([extra], min(left, per_part), seed, 1)
-        if not isinstance(result, str):
+        (result,) = _run_parts([extra], seed, 1, deadline - RESERVE_S, deadline)
+        if isinstance(result, RoutePlan):
             routes += [_map_route(r, extra.nodes) for r in result.routes if r.stops]
             still = {extra.nodes[s] for s, _ in result.unserved}
             for s in retry:
                 if s not in still:
                     unserved.pop(s, None)
+    for s, why in unserved.items():  # name the whole fleet, not one area's trucks
+        if R.category_of(why) == R.FLEET:
+            unserved[s] = R.fleet_limit(problem, s)
     objective = float(sum(r.cost for r in routes))
     return RoutePlan(
         "feasible",
@@ -287,3 +366,14 @@ def solve_split(
         tuple(sorted(unserved.items())),
         round(time.perf_counter() - t0, 3),
     )
+
+
+def _part_failed(part: Part, result: str | None) -> str:
+    """The reason for the stops of a part that produced no plan."""
+    if result is None:
+        return R.reason(
+            R.TIME_LIMIT,
+            f"its {part.label} was still being routed when the time limit ran out; "
+            "raise --time-limit",
+        )
+    return R.reason(R.FLEET, f"its {part.label} could not be routed: {result}")
