@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from optimizer import plan as plan_module
-from optimizer.cli import main
+from optimizer.cli import main, routes_summary
 from optimizer.plan import SCHEMA_VERSION, check_output_folder, commit, demo_scenario_path
 from optimizer.scenario import load_scenario
 
@@ -102,6 +102,17 @@ def test_force_refuses_the_folder_of_a_table_or_network_file(
     argv = ["plan", str(path), "--network", str(networks / "city.graphml")]
     _refused(capsys, [*argv, "--out", str(networks), "--force"], "city.graphml")
     assert (tables / "districts.geojson").exists() and (networks / "city.graphml").exists()
+
+
+def test_force_refuses_the_plan_whose_sites_are_read(
+    old_plan: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sites = tmp_path / "sites"
+    shutil.copytree(old_plan, sites)
+    before = _snapshot(sites)
+    argv = ["routes", SCENARIO, "--sites", str(sites), "--out", str(sites), "--force"]
+    _refused(capsys, argv, "holds an input")
+    assert _snapshot(sites) == before
 
 
 def test_force_refuses_home_working_folder_and_root(
@@ -408,4 +419,5 @@ def test_demo_run_ends_close_to_its_time_limit(tmp_path: Path) -> None:
     wall = time.perf_counter() - t0
     assert proc.returncode == 0, stderr
     assert wall < 20 + MARGIN_S
-    assert "routes" in stdout.splitlines()[-1]
+    plan = json.loads((tmp_path / "plan" / "plan.json").read_text())
+    assert stdout.splitlines()[-1].startswith(routes_summary(plan) + ", ")
