@@ -21,10 +21,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from optimizer import __version__, progress
 from optimizer.errors import InputError, OptimizerError
+
+if TYPE_CHECKING:  # pragma: no cover - the pipeline is imported only when a command needs it
+    from optimizer.plan import Written
 
 log = logging.getLogger("optimizer")
 
@@ -355,10 +358,12 @@ def plan_summary(plan: Mapping[str, Any], stage: str, seconds: float) -> list[st
 
 
 def _elapsed(args: argparse.Namespace) -> str:
+    """The command's wall time so far, for its closing line."""
     return _seconds(time.perf_counter() - args.started)
 
 
-def _print_plan(written: Any, stage: str, title: str) -> None:
+def _print_plan(written: Written, stage: str, title: str) -> None:
+    """Where the plan went, then its summary lines (the headline last)."""
     out = written.out
     print(f"{title} written to {out}/")
     if (out / "map.html").exists():
