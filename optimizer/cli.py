@@ -196,8 +196,12 @@ def _build_parser() -> argparse.ArgumentParser:
             )
         _add_network(p)
 
-    validate = add("validate", "check a scenario and print every problem found")
+    validate = add(
+        "validate",
+        "check a scenario (files, records, road network, snapping) and print every problem found",
+    )
     validate.add_argument("scenario", help="scenario .toml file")
+    _add_network(validate)
 
     network = add("network", "build a road network and save it as GraphML")
     group = network.add_mutually_exclusive_group(required=True)
@@ -399,12 +403,15 @@ def _cmd_stage(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from optimizer.scenario import load_scenario, summarize
+    from optimizer.validate import validate_scenario_file
 
-    scenario = load_scenario(args.scenario)
-    for line in summarize(scenario):
+    progress.report("checking the scenario, its road network and the snapping…")
+    lines = validate_scenario_file(
+        Path(args.scenario), network_override=Path(args.network) if args.network else None
+    )
+    for line in lines:
         print(line)
-    print(f"{args.scenario}: OK")
+    print(f"{args.scenario}: OK, {_elapsed(args)}")
     return 0
 
 
@@ -540,8 +547,8 @@ def _interrupted_message(started: float) -> str:
 
 
 def _progress_reporter(args: argparse.Namespace) -> progress.Reporter | None:
-    """Progress lines on stderr for the commands that run the pipeline, unless -q."""
-    if args.quiet or args.command not in ("demo", "plan", "sites", "routes"):
+    """Progress lines on stderr for the commands that load a network, unless -q."""
+    if args.quiet or args.command not in ("demo", "plan", "sites", "routes", "validate"):
         return None
     return progress.stream_reporter(start=args.started)
 

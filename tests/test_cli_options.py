@@ -172,3 +172,16 @@ def test_progress_reaches_only_an_installed_reporter() -> None:
         progress.report("sites…")
     progress.report("after")
     assert lines == ["sites…"]
+
+
+def test_validate_checks_the_network_given_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "city.graphml"
+    assert main(["validate", str(demo_scenario_path()), "--network", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert str(missing) in err and "not found" in err
+    assert main(["validate", str(demo_scenario_path())]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.strip().startswith("road network:") for line in out)
+    assert re.fullmatch(r".*scenario\.toml: OK, \d+\.\d s", out[-1])
