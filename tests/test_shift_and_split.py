@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -317,3 +318,61 @@ def test_ctrl_c_stops_a_60_s_solve_within_seconds(split: bool) -> None:
         assert workers, "the areas should run in worker processes"
     time.sleep(0.5)
     assert all(_gone(pid) for pid in workers)
+
+
+# ------------------------------------------------------------ whole scenarios
+def _demo_copy(tmp_path: Path, edits: list[tuple[str, str]]) -> Path:
+    """The embedded demo scenario copied to ``tmp_path`` with text replacements."""
+    from optimizer.plan import demo_scenario_path
+
+    source = demo_scenario_path().parent
+    folder = tmp_path / "scenario"
+    shutil.copytree(source, folder)
+    path = folder / "scenario.toml"
+    text = path.read_text()
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text)
+    return path
+
+
+def _plan(path: Path, out: Path) -> dict[str, Any]:
+    import json
+
+    from optimizer.cli import main
+
+    assert main(["plan", str(path), "--out", str(out), "--time-limit", "3"]) == 0
+    return dict(json.loads((out / "plan.json").read_text()))
+
+
+def test_depot_sharing_an_id_with_a_facility_plans(tmp_path: Path) -> None:
+    path = _demo_copy(
+        tmp_path,
+        [('id = "garage"', 'id = "landfill"'), ('depot = "garage"', 'depot = "landfill"')],
+    )
+    plan = _plan(path, tmp_path / "out")
+    assert plan["routes"] and plan["kpis"]["unserved_stops"] == 0
+    assert all(r["depot_id"] == "landfill" for r in plan["routes"])
+    kinds = {(s["kind"], s["ref_id"]) for r in plan["routes"] for s in r["stops"]}
+    assert ("depot_start", "landfill") in kinds
+
+
+def test_unserved_reasons_name_points_and_constraints(tmp_path: Path) -> None:
+    path = _demo_copy(
+        tmp_path,
+        [
+            ("count = 3", "count = 1"),
+            ("shift_min = 480                #", "shift_min = 90 #"),
+            ("[solver]\n", "[solver]\nallow_unserved = true\n"),
+        ],
+    )
+    plan = _plan(path, tmp_path / "out")
+    unserved = plan["unserved"]
+    assert unserved, "a 90-minute shift cannot collect the whole demo"
+    by_reason = plan["kpis"]["unserved_by_reason"]
+    assert sum(by_reason.values()) == len(unserved) and "fleet limit" in by_reason
+    for u in unserved:
+        assert "|" not in u["reason"] and "pt:" not in u["reason"] and "fac:" not in u["reason"]
+        assert category_of(u["reason"]) != "other", u["reason"]
+    assert all(r["stops"][0]["arrival_min"] == 7 * 60 for r in plan["routes"])

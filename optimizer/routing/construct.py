@@ -24,8 +24,11 @@ def _accepting(p: RoutingProblem, streams: set[str]) -> list[int]:
     ]
 
 
-def greedy_routes(p: RoutingProblem, stops: tuple[int, ...]) -> Sequences | None:
-    """Per vehicle, the stops and unloads in order; None if some stop is left over."""
+def greedy_routes(
+    p: RoutingProblem, stops: tuple[int, ...], *, partial: bool = False
+) -> Sequences | None:
+    """Per vehicle, the stops and unloads in order; None if some stop is left over
+    (unless ``partial``: optional stops may be left for the search to report)."""
     left = np.zeros(p.n, dtype=bool)
     left[list(stops)] = True
     tw0, tw1 = p.time_window[:, 0], p.time_window[:, 1]
@@ -36,7 +39,7 @@ def greedy_routes(p: RoutingProblem, stops: tuple[int, ...]) -> Sequences | None
         seq = _one_route(p, v, left)
         if seq:
             out[v.id] = seq
-    if left.any():
+    if left.any() and not (partial and out):
         return None
     del tw0, tw1
     return out

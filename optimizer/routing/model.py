@@ -100,6 +100,14 @@ def _shift_bounds(
     routing.AddVariableMinimizedByFinalizer(end)
 
 
+def _break_outside_shift(p: RoutingProblem, v: Vehicle) -> bool:
+    """Whether the break can always be taken before the shift starts or after it
+    ends (then no route needs it; OR-Tools would otherwise force it into the route)."""
+    assert v.break_window is not None
+    early, late = v.break_window
+    return late >= p.return_by(v) or early + v.break_s <= p.departure_window(v)[0]
+
+
 def _matrix(values: np.ndarray) -> list[list[int]]:
     return np.asarray(values, dtype=np.int64).tolist()  # type: ignore[no-any-return]
 
@@ -272,7 +280,7 @@ def build_model(
         for index in range(routing.Size()):
             visit[index] = int(p.service_s[node_of[manager.IndexToNode(index)]])
         for k, v in enumerate(vehicles):
-            if v.break_window is None or v.break_s <= 0:
+            if v.break_window is None or v.break_s <= 0 or _break_outside_shift(p, v):
                 continue
             interval = solver.FixedDurationIntervalVar(
                 int(v.break_window[0]),

@@ -447,7 +447,7 @@ def solve_once(
     kept = tuple(s for s in chosen if s not in skip)
     greedy = None
     if initial is None and problem.facilities:
-        greedy = greedy_routes(problem, kept)
+        greedy = greedy_routes(problem, kept, partial=problem.drop_penalty is not None)
         if greedy is not None and len(kept) > GREEDY_ABOVE:
             initial = greedy
     model = build_model(problem, kept, balance=balance, min_copies=_unloads(initial))
