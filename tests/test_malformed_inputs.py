@@ -175,6 +175,33 @@ CASES = [
          "scenario.toml", "network.bbox"),
     Case("two network sources", _sub("demo = true", 'demo = true\nplace = "Helsinki"'),
          "scenario.toml", "network: 2 road-network sources"),
+    Case("gate fee 1e300", _sub("gate_fee_kzt_per_t = 1500", "gate_fee_kzt_per_t = 1e300"),
+         "scenario.toml", "facilities 'landfill'.gate_fee_kzt_per_t"),
+    Case("transport cost 1e300", _sub("transport_cost_kzt_per_t_km = 60",
+         "transport_cost_kzt_per_t_km = 1e300"), "scenario.toml",
+         "solver.transport_cost_kzt_per_t_km"),
+    Case("density 1e-300", _sub("density_t_per_m3 = 0.2", "density_t_per_m3 = 1e-300"),
+         "scenario.toml", "streams 'msw'.density_t_per_m3"),
+    Case("norm 1e300", _sub("norm_m3_per_person_year = 1.62", "norm_m3_per_person_year = 1e300"),
+         "scenario.toml", "generation.norm_m3_per_person_year"),
+    Case("speed factor 1e-300", _sub("shift_min = 480 ", "speed_factor = 1e-300\nshift_min = 480 "),
+         "scenario.toml", "fleet 'side_loader'.speed_factor"),
+    Case("fuel 1e300", _sub("fuel_l_per_km = 0.6", "fuel_l_per_km = 1e300"), "scenario.toml",
+         "fleet 'side_loader'.fuel_l_per_km"),
+    Case("p above facilities", _sub('location_model = "auto"', 'location_model = "p-median"\np = 9'),
+         "scenario.toml", "solver.p"),
+    Case("robustness without samples", _sub("robustness_samples = 50",
+         "robustness_samples = 0\ntarget_robustness = 0.9"), "scenario.toml", "economics"),
+    Case("name with spaces", _sub('name = "demo"', 'name = "my demo"'), "scenario.toml",
+         "scenario.name"),
+    Case("empty stream list", _variant('extends = "scenario.toml"\n'
+                                       'remove = ["msw", "dry_recyclables"]\n'),
+         "variant.toml", "[[streams]]: no entries"),
+    Case("section not a table", _variant('extends = "scenario.toml"\nsolver = 5\n'),
+         "variant.toml", "[solver]: must be a table"),
+    Case("table name not a string", _sub('districts = "districts.geojson"', "districts = 5"),
+         "scenario.toml", "districts"),
+    Case("extends not a string", _variant("extends = 5\n"), "variant.toml", "extends"),
     # references and ids
     Case("unknown depot", _sub('depot = "garage"', 'depot = "nowhere"'), "scenario.toml",
          "fleet 'side_loader'.depot"),
@@ -280,6 +307,14 @@ CASES = [
          "North quarter"),
     Case("districts bad ring", _districts(lambda d: d["features"][0]["geometry"].update(  # type: ignore[index]
         coordinates=[[[24.9], [1]]])), "districts.geojson", "North quarter"),
+    Case("districts without geometry", _districts(lambda d: d["features"][0].update(
+        geometry=None)), "districts.geojson", "North quarter"),
+    Case("no people anywhere", _districts(lambda d: [f["properties"].update(population=0)
+         for f in d["features"]] and None), "scenario.toml", "points / districts"),
+    Case("GeoJSON NaN literal", _points('{"type": "FeatureCollection", "features": [{"type": '
+         '"Feature", "geometry": {"type": "Point", "coordinates": [NaN, 60.17]}, "properties": '
+         '{"id": "P1", "stream": "msw", "tonnes_per_day": 1}}]}', "points.geojson"),
+         "points.geojson", "NaN"),
     Case("districts not a collection", _districts(lambda d: d["features"]),
          "districts.geojson", "FeatureCollection"),
     Case("districts invalid JSON", _districts(lambda d: "{"), "districts.geojson", "line 1"),

@@ -31,6 +31,20 @@ FacilityState = Literal["existing", "candidate"]
 Count = Annotated[int, Field(strict=True)]
 #: A random seed for numpy and OR-Tools (non-negative 32-bit).
 Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)]
+#: An amount of money in KZT (or the scenario's currency): 10 trillion is a city's
+#: budget for decades; the bound keeps solver arithmetic in range.
+Money = Annotated[float, Field(ge=0, le=1e13)]
+#: A cost per unit (km, hour, tonne): a million per unit is far above any real price.
+UnitCost = Annotated[float, Field(ge=0, le=1e6)]
+#: A loose density in t/m³: from polystyrene (about 0.01) to wet soil (2).
+Density = Annotated[float, Field(ge=0.01, le=2.0)]
+#: A per-capita norm (m³ per person per year or kg per person per day): real norms
+#: are 0.3-3; 100 catches unit mistakes (kg entered as g).
+PerCapitaNorm = Annotated[float, Field(gt=0, le=100)]
+#: A relative seasonal factor (rescaled to average 1 over the year).
+SeasonFactor = Annotated[float, Field(gt=0, le=10)]
+#: A sanitary-protection distance in metres (the widest zones are a few km).
+ZoneM = Annotated[float, Field(ge=0, le=50_000)]
 #: Minutes within one day.
 DayMinutes = Annotated[float, Field(ge=0, le=24 * 60)]
 #: Volume of one container in m³: the largest roll-off skips hold about 40 m³.
@@ -156,9 +170,9 @@ class StreamSpec(StrictRecord):
     kind: Literal["msw", "dry", "wet", "bulky", "medical", "industrial", "agricultural"] | None = (
         None
     )
-    density_t_per_m3: float = Field(gt=0, le=2.0)
-    density_low_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
-    density_high_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
+    density_t_per_m3: Density
+    density_low_t_per_m3: Density | None = None
+    density_high_t_per_m3: Density | None = None
     accepted_by: tuple[FacilityType, ...] = Field(min_length=1)
     composition: dict[str, float] = Field(default_factory=dict)
     dedicated_vehicles: bool = False
@@ -222,28 +236,28 @@ class GenerationSpec(StrictRecord):
         district: str = ""
         kind: str = ""
         tonnes_per_day: float | None = Field(default=None, ge=0, le=10_000)
-        quantity: float | None = Field(default=None, ge=0)
+        quantity: float | None = Field(default=None, ge=0, le=1e9)
         unit: str = ""
-        norm_m3_per_unit_year: float | None = Field(default=None, gt=0)
-        norm_kg_per_unit_day: float | None = Field(default=None, gt=0)
+        norm_m3_per_unit_year: float | None = Field(default=None, gt=0, le=1e6)
+        norm_kg_per_unit_day: float | None = Field(default=None, gt=0, le=1e6)
         relative_range: float = Field(default=0.0, ge=0, lt=1)
         containers: Count | None = Field(default=None, ge=0, le=10_000)
         container_m3: ContainerM3 | None = None
         source: str = ""
 
-    norm_m3_per_person_year: float | None = Field(default=None, gt=0)
-    norm_kg_per_person_day: float | None = Field(default=None, gt=0)
-    norm_low: float | None = Field(default=None, gt=0)
-    norm_high: float | None = Field(default=None, gt=0)
-    norm_density_t_per_m3: float = Field(default=0.2, gt=0, le=2.0)
-    norm_density_low_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
-    norm_density_high_t_per_m3: float | None = Field(default=None, gt=0, le=2.0)
+    norm_m3_per_person_year: PerCapitaNorm | None = None
+    norm_kg_per_person_day: PerCapitaNorm | None = None
+    norm_low: PerCapitaNorm | None = None
+    norm_high: PerCapitaNorm | None = None
+    norm_density_t_per_m3: Density = 0.2
+    norm_density_low_t_per_m3: Density | None = None
+    norm_density_high_t_per_m3: Density | None = None
     distribution: Literal["triangular", "uniform", "pert"] = "triangular"
-    district_norms: dict[str, float] = Field(default_factory=dict)
+    district_norms: dict[str, PerCapitaNorm] = Field(default_factory=dict)
     stream_shares: dict[str, float] = Field(default_factory=lambda: {"msw": 1.0})
     stream_coverage: dict[str, float] = Field(default_factory=dict)
-    seasonal_factor_warm: float = Field(default=1.0, gt=0)
-    seasonal_factor_cold: float = Field(default=1.0, gt=0)
+    seasonal_factor_warm: SeasonFactor = 1.0
+    seasonal_factor_cold: SeasonFactor = 1.0
     cold_months: float = Field(default=5.0, ge=0, le=12)
     container_m3: ContainerM3 = 1.1
     fill_level: float = Field(default=0.85, gt=0, le=1.0)
@@ -340,10 +354,10 @@ class FacilitySpec(StrictRecord):
     # 1,000,000 t/day is fifty times the largest landfill on earth.
     capacity_t_per_day: float = Field(gt=0, le=1_000_000)
     accepts: tuple[str, ...] = Field(min_length=1)
-    fixed_cost_kzt_per_year: float = Field(default=0.0, ge=0)
-    capex_kzt: float = Field(default=0.0, ge=0)
-    opex_kzt_per_year: float = Field(default=0.0, ge=0)
-    gate_fee_kzt_per_t: float = Field(default=0.0, ge=0)
+    fixed_cost_kzt_per_year: Money = 0.0
+    capex_kzt: Money = 0.0
+    opex_kzt_per_year: Money = 0.0
+    gate_fee_kzt_per_t: UnitCost = 0.0
     recovery_rate: float = Field(default=0.0, ge=0, le=1)
     opening_hours: str = "00:00-24:00"
     unload_min: DayMinutes = 15.0
@@ -370,15 +384,15 @@ class VehicleTypeSpec(StrictRecord):
     capacity_t: float = Field(gt=0, le=100)
     capacity_m3: float = Field(gt=0, le=500)
     compaction_ratio: float = Field(default=1.0, ge=1, le=10)
-    cost_per_km_kzt: float = Field(default=0.0, ge=0)
-    cost_per_hour_kzt: float = Field(default=0.0, ge=0)
-    cost_per_day_kzt: float = Field(default=0.0, ge=0)
+    cost_per_km_kzt: UnitCost = 0.0
+    cost_per_hour_kzt: UnitCost = 0.0
+    cost_per_day_kzt: UnitCost = 0.0
     shift_start: str = "07:00"
     shift_min: float = Field(default=480.0, gt=0, le=24 * 60)
     break_min: DayMinutes = 0.0
     break_window: str | None = None
-    speed_factor: float = Field(default=1.0, gt=0, le=2)
-    fuel_l_per_km: float = Field(default=0.6, ge=0)
+    speed_factor: float = Field(default=1.0, ge=0.1, le=2)
+    fuel_l_per_km: float = Field(default=0.6, ge=0, le=5)
     streams: tuple[str, ...] | None = None
     source: str = ""
 
@@ -424,10 +438,10 @@ class SolverSpec(StrictRecord):
     # site and a landfill for its residue; otherwise single-tier CFLP.
     location_model: Literal["auto", "two-tier", "cflp", "p-median"] = "auto"
     p: Count | None = Field(default=None, ge=1)
-    transport_cost_kzt_per_t_km: float = Field(default=60.0, ge=0)
+    transport_cost_kzt_per_t_km: UnitCost = 60.0
     # Two-tier model: hauling residue from a transfer or sorting station to a landfill
     # (bulk trailers). None = the same rate as collection transport.
-    residue_haul_kzt_per_t_km: float | None = Field(default=None, ge=0)
+    residue_haul_kzt_per_t_km: UnitCost | None = None
     stop_service_min: DayMinutes = 4.0
     # Added per container emptied at a stop (a side-loader lifts one in about 45 s).
     service_min_per_container: DayMinutes = 0.0
@@ -452,14 +466,14 @@ class SitingSpec(StrictRecord):
     there because the Kazakh annex tables were not retrieved.
     """
 
-    landfill_m: float = Field(default=1000.0, ge=0)
-    sorting_small_m: float = Field(default=500.0, ge=0)
-    sorting_large_m: float = Field(default=1000.0, ge=0)
+    landfill_m: ZoneM = 1000.0
+    sorting_small_m: ZoneM = 500.0
+    sorting_large_m: ZoneM = 1000.0
     sorting_threshold_t_per_year: float = Field(default=40_000.0, gt=0)
-    transfer_m: float = Field(default=300.0, ge=0)
-    composting_m: float = Field(default=500.0, ge=0)
-    treatment_m: float = Field(default=1000.0, ge=0)
-    water_factor: float = Field(default=1.0, ge=0)
+    transfer_m: ZoneM = 300.0
+    composting_m: ZoneM = 500.0
+    treatment_m: ZoneM = 1000.0
+    water_factor: float = Field(default=1.0, ge=0, le=100)
     # Two-tier model: the share of all generated waste that must be recovered (e.g. 0.4
     # for the national 40 % target). None = no constraint.
     min_recycling_rate: float | None = Field(default=None, ge=0, le=1)
@@ -476,7 +490,7 @@ class EconomicsSpec(StrictRecord):
     # samples (sample-based heuristic; the share reached is measured and reported).
     target_robustness: float | None = Field(default=None, gt=0, le=1)
     # Upper limit on the capex of the facilities opened (existing ones count as 0).
-    capex_budget_kzt: float | None = Field(default=None, ge=0)
+    capex_budget_kzt: Money | None = None
 
     @model_validator(mode="after")
     def _target_needs_samples(self) -> EconomicsSpec:
