@@ -62,6 +62,17 @@ def _sub(old: str, new: str) -> Callable[[Path], Path]:
     return plant
 
 
+def _subs(*pairs: tuple[str, str]) -> Callable[[Path], Path]:
+    """A defect made by several substitutions in scenario.toml."""
+
+    def plant(folder: Path) -> Path:
+        for old, new in pairs:
+            _edit(_toml(folder), old, new)
+        return _toml(folder)
+
+    return plant
+
+
 def _points(text: str | bytes, name: str = "points.csv") -> Callable[[Path], Path]:
     """A defect in the points table, which replaces the demo's districts."""
 
@@ -202,6 +213,9 @@ CASES = [
     Case("table name not a string", _sub('districts = "districts.geojson"', "districts = 5"),
          "scenario.toml", "districts"),
     Case("extends not a string", _variant("extends = 5\n"), "variant.toml", "extends"),
+    Case("samples times points", _subs(("robustness_samples = 50", "robustness_samples = 10000"),
+         ("people_per_point = 535", "people_per_point = 10")), "scenario.toml",
+         "economics.robustness_samples"),
     # references and ids
     Case("unknown depot", _sub('depot = "garage"', 'depot = "nowhere"'), "scenario.toml",
          "fleet 'side_loader'.depot"),

@@ -10,6 +10,8 @@ import pandas as pd
 
 from optimizer.demand.estimate import COLUMNS, design_containers, estimate_frame
 from optimizer.demand.rules import Season
+from optimizer.errors import InputError
+from optimizer.scenario.limits import MAX_SAMPLE_ROWS
 
 if TYPE_CHECKING:
     from optimizer.network import RoadNetwork
@@ -59,6 +61,14 @@ def sample_demand(
         msg = "samples must be at least 1"
         raise ValueError(msg)
     base = estimate_frame(scenario, season, network, None)
+    if samples * len(base) > MAX_SAMPLE_ROWS:
+        raise InputError.one(
+            scenario.source_file,
+            "samples",
+            f"{samples:,} samples of {len(base):,} point-stream rows are {samples * len(base):,} "
+            f"rows; at most {MAX_SAMPLE_ROWS:,} fit in memory (about 1 GB)",
+            "draw fewer samples",
+        )
     if base.empty:
         return base.assign(sample=pd.Series(dtype=int))[["sample", *COLUMNS]]
     rng = np.random.default_rng(seed)

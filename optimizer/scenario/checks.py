@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import Problem
-from optimizer.scenario.limits import MAX_POINTS, MAX_TRUCKS, matrix_gigabytes
+from optimizer.scenario.limits import MAX_POINTS, MAX_SAMPLE_ROWS, MAX_TRUCKS, matrix_gigabytes
 
 if TYPE_CHECKING:
     from optimizer.scenario.schema import (
         DepotSpec,
         District,
+        EconomicsSpec,
         FacilitySpec,
         GenerationSpec,
         PointRecord,
@@ -52,6 +53,7 @@ class Parts:
     districts: tuple[District, ...] = ()
     generation: GenerationSpec | None = None
     solver: SolverSpec | None = None
+    economics: EconomicsSpec | None = None
     files: Mapping[str, str] = field(default_factory=dict)
     incomplete: frozenset[str] = frozenset()
     invalid_ids: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -69,6 +71,7 @@ class Parts:
             districts=sc.districts,
             generation=sc.generation,
             solver=sc.solver,
+            economics=sc.economics,
             files=sc.files,
         )
 
@@ -86,6 +89,7 @@ class Parts:
             file=file,
             generation=built.get("generation"),
             solver=built.get("solver"),
+            economics=built.get("economics"),
             files=built.get("files", {}),
             incomplete=frozenset(incomplete),
             invalid_ids={k: frozenset(v) for k, v in invalid_ids.items()},
@@ -455,6 +459,20 @@ def p_median_fits(p: Parts) -> Iterator[Problem]:
         )
 
 
+def samples_bounded(p: Parts) -> Iterator[Problem]:
+    """Demand samples × point-stream rows stay within MAX_SAMPLE_ROWS (about 1 GB)."""
+    samples = p.economics.robustness_samples if p.economics is not None else 50
+    rows = generated_point_count(p) * max(1, len(p.streams))
+    if samples * rows > MAX_SAMPLE_ROWS:
+        yield Problem(
+            p.file,
+            "economics.robustness_samples",
+            f"{samples:,} demand samples of up to {rows:,} point-stream rows would be "
+            f"{samples * rows:,} rows; at most {MAX_SAMPLE_ROWS:,} fit in memory (about 1 GB)",
+            f"use at most {max(1, MAX_SAMPLE_ROWS // max(rows, 1)):,} samples",
+        )
+
+
 CHECKS: tuple[Check, ...] = (
     unique_ids,
     fleet_depots_exist,
@@ -477,6 +495,7 @@ CHECKS: tuple[Check, ...] = (
     districts_have_a_norm,
     point_count_bounded,
     fleet_size_bounded,
+    samples_bounded,
     p_median_fits,
 )
 

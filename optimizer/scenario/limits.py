@@ -19,6 +19,9 @@ MAX_DISTRICT_POPULATION = 50_000_000
 #: beside that street (wrong coordinates, or the street is missing from the map), and
 #: routes to it would silently start kilometres away from the container.
 MAX_SNAP_M = 5_000.0
+#: Rows of all demand samples together (samples × point-stream rows): each row is a
+#: pandas row of 14 columns, so 5 million rows take about 1 GB.
+MAX_SAMPLE_ROWS = 5_000_000
 #: Seeds feed numpy and OR-Tools, which take non-negative 32-bit values.
 MAX_SEED = 2**31 - 1
 #: A routing time limit above a day is a typo (the limit applies to each plan day).
