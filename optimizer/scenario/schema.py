@@ -262,10 +262,22 @@ class GenerationSpec(StrictRecord):
     container_m3: ContainerM3 = 1.1
     fill_level: float = Field(default=0.85, gt=0, le=1.0)
     # A container site for fewer than 10 people is a typo (Astana: 535 per site).
-    people_per_point: float = Field(default=535.0, ge=10)
+    people_per_point: float = Field(default=535.0, gt=0)
     sources: tuple[Source, ...] = ()
     seed: Seed = 0
     source: str = ""
+
+    @field_validator("people_per_point")
+    @classmethod
+    def _site_size(cls, value: float) -> float:
+        if value < 10:
+            msg = (
+                f"people_per_point = {value:g}: a container site for fewer than 10 people would "
+                "multiply the collection points (Astana: 535 people per site). "
+                "Fix: give the people served by one container site"
+            )
+            raise ValueError(msg)
+        return value
 
     @field_validator("norm_kg_per_person_day")
     @classmethod
@@ -378,7 +390,7 @@ class VehicleTypeSpec(StrictRecord):
     """A kind of truck and how many of them there are."""
 
     id: str = Field(min_length=1)
-    count: Count = Field(ge=1, le=MAX_TRUCKS)
+    count: Count = Field(ge=1)
     depot: str
     # Road trucks carry up to about 40 t and 150 m³; the bounds catch unit mistakes (kg).
     capacity_t: float = Field(gt=0, le=100)
@@ -400,6 +412,18 @@ class VehicleTypeSpec(StrictRecord):
     @classmethod
     def _clock(cls, value: str) -> str:
         parse_hhmm(value)
+        return value
+
+    @field_validator("count")
+    @classmethod
+    def _fleet_size(cls, value: int) -> int:
+        if value > MAX_TRUCKS:
+            msg = (
+                f"{value:,} trucks: at most {MAX_TRUCKS:,} are supported (each truck adds a start "
+                "and an end node to every routing model; Almaty's whole fleet is under 300). "
+                "Fix: check the count"
+            )
+            raise ValueError(msg)
         return value
 
     @field_validator("break_min")
@@ -531,9 +555,21 @@ class District(StrictRecord):
     """A district with its population; polygon rings as [[lon, lat], ...]."""
 
     name: str = Field(min_length=1)
-    population: float = Field(ge=0, le=MAX_DISTRICT_POPULATION)
+    population: float = Field(ge=0)
     rings: tuple[tuple[tuple[float, float], ...], ...] = ()
     centroid: tuple[float, float] | None = None
+
+    @field_validator("population")
+    @classmethod
+    def _population(cls, value: float) -> float:
+        if value > MAX_DISTRICT_POPULATION:
+            msg = (
+                f"population {value:,.0f} is above {MAX_DISTRICT_POPULATION:,} (more than the "
+                "largest city on earth; generating its points would exhaust memory). "
+                "Fix: check the number (extra zeros?)"
+            )
+            raise ValueError(msg)
+        return value
 
 
 class Scenario(StrictRecord):
