@@ -146,6 +146,14 @@ def test_window_outside_the_shift_is_named_in_the_reason() -> None:
     assert _start_end(plan)[0] == 7 * H
 
 
+def test_facility_opening_after_the_shift_is_the_named_reason() -> None:
+    plan = solve_routes(five_stops(facility_opens=16 * H), time_limit_s=1)
+    assert not plan.routes and len(plan.unserved) == 5
+    for _, why in plan.unserved:
+        assert why.startswith("time window: no facility that accepts it is open")
+        assert "07:00-15:00" in why and "facility L1 16:00-20:00" in why
+
+
 def test_shift_start_outside_depot_hours_is_an_input_error() -> None:
     from optimizer.errors import InputError
 
@@ -376,3 +384,50 @@ def test_unserved_reasons_name_points_and_constraints(tmp_path: Path) -> None:
         assert "|" not in u["reason"] and "pt:" not in u["reason"] and "fac:" not in u["reason"]
         assert category_of(u["reason"]) != "other", u["reason"]
     assert all(r["stops"][0]["arrival_min"] == 7 * 60 for r in plan["routes"])
+
+
+_ONE_TRUCK = """[[fleet]]
+id = "truck"
+count = 1
+depot = "garage"
+capacity_t = 11
+capacity_m3 = 20
+compaction_ratio = 4
+cost_per_km_kzt = 220
+cost_per_hour_kzt = 4500
+cost_per_day_kzt = 25000
+fuel_l_per_km = 0.6
+shift_start = "07:00"
+shift_min = 480
+
+"""
+
+
+@pytest.mark.parametrize("allow_unserved", [False, True])
+def test_small_town_with_one_truck_and_more_sites_than_one_area(
+    tmp_path: Path, allow_unserved: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """About 180 collection stops (above max_stops_per_part = 150) and one truck."""
+    import json
+
+    from optimizer.cli import main
+    from optimizer.plan import demo_scenario_path
+
+    text = demo_scenario_path().read_text()
+    fleet = text[text.index("[[fleet]]") : text.index("[siting]")]
+    edits = [("people_per_point = 535", "people_per_point = 150"), (fleet, _ONE_TRUCK)]
+    if allow_unserved:
+        edits.append(("[solver]\n", "[solver]\nallow_unserved = true\n"))
+    path = _demo_copy(tmp_path, edits)
+    code = main(["plan", str(path), "--out", str(tmp_path / "out"), "--time-limit", "5"])
+    err = capsys.readouterr().err
+    assert "fleet is empty" not in err
+    if not allow_unserved:
+        assert code == 2 and "fleet limit" in err
+        return
+    assert code == 0
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert len(plan["routes"]) == 1 and plan["routes"][0]["stops"][0]["arrival_min"] == 420
+    served = plan["kpis"]["stops_served"]
+    assert served > 60 and served + plan["kpis"]["unserved_stops"] > 150
+    assert set(plan["kpis"]["unserved_by_reason"]) <= {"fleet limit"}

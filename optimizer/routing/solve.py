@@ -97,41 +97,74 @@ def _travel(v: Vehicle, seconds: float) -> int:
     return round(float(seconds) * v.speed_factor)
 
 
-def _way_back(p: RoutingProblem, s: int, v: Vehicle) -> int:
-    """Seconds from leaving stop ``s`` to the depot (via the nearest facility, if any)."""
-    if p.facilities:
-        return min(
-            _travel(v, p.time_s[s, f] + p.time_s[f, v.end]) + int(p.service_s[f])
-            for f in p.facilities
-        )
-    return _travel(v, p.time_s[s, v.end])
+def _accepting(p: RoutingProblem, s: int) -> list[int]:
+    """Facilities licensed for the stream of stop ``s``."""
+    stream = p.stream[s]
+    return [
+        f
+        for f in p.facilities
+        if stream is None or f not in p.facility_streams or stream in p.facility_streams[f]
+    ]
 
 
-def _fits_shift(p: RoutingProblem, s: int, v: Vehicle, window: tuple[int, int]) -> bool:
-    """Whether ``v`` can serve ``s`` alone, starting within ``window``, inside its shift."""
+def _back_at(p: RoutingProblem, s: int, v: Vehicle, done: int, hours: bool) -> int | None:
+    """When ``v`` is back at its depot after serving ``s`` until ``done``: via the
+    accepting facility that gets it home first (within its opening hours when
+    ``hours``), or straight home without facilities; None when none is open."""
+    if not p.facilities:
+        return done + _travel(v, p.time_s[s, v.end])
+    best: int | None = None
+    for f in _accepting(p, s):
+        at = done + _travel(v, p.time_s[s, f])
+        if hours:
+            at = max(at, int(p.time_window[f, 0]))
+            if at > int(p.time_window[f, 1]):
+                continue
+        back = at + int(p.service_s[f]) + _travel(v, p.time_s[f, v.end])
+        best = back if best is None else min(best, back)
+    return best
+
+
+def _fits_shift(
+    p: RoutingProblem, s: int, v: Vehicle, window: tuple[int, int], hours: bool = True
+) -> bool:
+    """Whether ``v`` can serve ``s`` alone, starting within ``window``, inside its shift
+    (and unloading within the facilities' opening hours when ``hours``)."""
     early, late = p.departure_window(v)
     go = _travel(v, p.time_s[v.start, s])
     lo, hi = window
     leave = min(late, max(early, lo - go))  # as late as useful: no waiting at the stop
     arrive = max(lo, leave + go)
-    back = arrive + int(p.service_s[s]) + _way_back(p, s, v)
-    return arrive <= hi and back - leave <= v.shift_s and back <= p.return_by(v)
+    if arrive > hi:
+        return False
+    back = _back_at(p, s, v, arrive + int(p.service_s[s]), hours)
+    return back is not None and back - leave <= v.shift_s and back <= p.return_by(v)
 
 
 def _time_reason(p: RoutingProblem, s: int, trucks: Sequence[Vehicle]) -> str | None:
     """Why no truck can serve ``s`` in time (None when one can): too far for the
-    shift at any hour, or its window cannot be met inside the shift."""
+    shift at any hour, no facility open to unload during the shift, or its window
+    cannot be met inside the shift."""
     window = (int(p.time_window[s, 0]), int(p.time_window[s, 1]))
     if any(_fits_shift(p, s, v, window) for v in trucks):
         return None
     shifts = R.shifts_text(trucks)
-    if not any(_fits_shift(p, s, v, (0, 10**12)) for v in trucks):
+    anytime = (0, 10**12)
+    if not any(_fits_shift(p, s, v, anytime, hours=False) for v in trucks):
         v = trucks[0]
-        trip = _travel(v, p.time_s[v.start, s]) + int(p.service_s[s]) + _way_back(p, s, v)
+        done = _travel(v, p.time_s[v.start, s]) + int(p.service_s[s])
+        trip = _back_at(p, s, v, done, hours=False) or done
         return R.reason(
             R.UNREACHABLE,
             f"the round trip from {p.label(v.start)} takes {trip / 3600:.1f} h, "
             f"more than the shift {shifts} allows",
+        )
+    if any(_fits_shift(p, s, v, window, hours=False) for v in trucks):
+        hours = ", ".join(f"{p.label(f)} {R.window_text(p, f)}" for f in _accepting(p, s)[:3])
+        return R.reason(
+            R.WINDOW,
+            f"no facility that accepts it is open to unload within the shift {shifts} "
+            f"(opening hours: {hours})",
         )
     return R.reason(
         R.WINDOW,
