@@ -151,6 +151,13 @@ def test_every_kind_of_problem_at_once(demo_dir: Path) -> None:
         assert expected in text
 
 
+def test_a_bad_section_is_reported_once(demo_dir: Path) -> None:
+    """A [generation] that fails its own checks does not also count as missing."""
+    _edit(demo_dir / "scenario.toml", "people_per_point = 535", "people_per_point = 0.0001")
+    (problem,) = _problems(demo_dir / "scenario.toml")
+    assert "generation.people_per_point" in problem and "fewer than 10 people" in problem
+
+
 def test_limits_say_why(demo_dir: Path) -> None:
     path = demo_dir / "scenario.toml"
     _edit(path, "max_snap_m = 250", "max_snap_m = 9000")

@@ -384,7 +384,7 @@ def something_to_collect(p: Parts) -> Iterator[Problem]:
 
 def districts_have_a_norm(p: Parts) -> Iterator[Problem]:
     """Districts without points need a ``[generation]`` per-capita norm."""
-    if not p.districts:
+    if not p.districts or not p.complete("generation"):
         return
     gen = p.generation
     if gen is None and not p.points:

@@ -230,11 +230,13 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
             continue
         if not isinstance(raw[key], dict):
             problems.append(Problem(file, f"[{key}]", "must be a table", f"write it as [{key}]"))
+            incomplete.add(key)
             continue
         try:
             built[key] = model(**raw[key])
         except ValidationError as err:
             problems += pydantic_problems(err, file, key)
+            incomplete.add(key)
     for key, model in _LIST_MODELS.items():
         items = raw.get(key, [])
         if not isinstance(items, list):
