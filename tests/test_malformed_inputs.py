@@ -262,6 +262,14 @@ CASES = [
          "depots 'garage'.lat"),
     Case("network file missing", _network_file(None), "scenario.toml", "[network].file"),
     Case("network file not GeoJSON", _network_file("hello"), "streets.geojson", ""),
+    Case("network file with NaN", _network_file(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": {"type": "LineString", "coordinates": [[24.94, 60.17], [NaN, 60.18]]}}]}'),
+         "streets.geojson", "not finite WGS84"),
+    Case("network file in metres", _network_file(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": {"type": "LineString", "coordinates": [[385000, 6672000], '
+        '[385500, 6672000]]}}]}'), "streets.geojson", "EPSG:4326"),
     # points.csv
     Case("CSV unclosed quote", _points(POINTS.replace("0.4,North", '0.4,"North')),
          "points.csv", "line 3"),

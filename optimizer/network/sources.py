@@ -112,9 +112,29 @@ def load_network(
             "contains no streets a truck may drive on",
             "use a file with a drivable road network",
         )
+    _check_coordinates(net, file)
     if cache_path is not None:
         save_network_npz(net, cache_path)
     return net
+
+
+def _check_coordinates(net: RoadNetwork, file: str) -> None:
+    """Refuse street nodes whose coordinates are not finite WGS84 degrees.
+
+    A NaN in a centerline file, or a layer exported in a projected CRS (metres), would
+    otherwise load and put streets nowhere.
+    """
+    lon, lat = np.asarray(net.node_lon, float), np.asarray(net.node_lat, float)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(lon) & np.isfinite(lat)) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise _fail(
+            file,
+            f"{int(bad.sum()):,} street node(s) have coordinates that are not finite WGS84 "
+            f"degrees (the first: {float(lon[first])}, {float(lat[first])})",
+            "fix or drop those lines, and export the layer in WGS84 (EPSG:4326)",
+        )
 
 
 def _read_pbf(path: Path, profile: TruckProfile | None) -> RoadNetwork:
