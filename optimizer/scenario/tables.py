@@ -23,6 +23,16 @@ from optimizer.errors import InputError, Problem
 from optimizer.scenario.schema import District, PointRecord
 
 _GENERIC_FIX = "correct the value (see docs/scenarios.md for units and ranges)"
+#: Fixes for pydantic's error types that need more than the generic advice.
+_FIXES = {
+    "int_type": "write a whole number without quotes (true and false are not counts)",
+    "int_from_float": "write a whole number (a count cannot be fractional)",
+    "int_parsing": "write a whole number",
+    "finite_number": "write a finite number (nan and inf are not allowed)",
+    "float_parsing": "write a plain number without units",
+    "string_type": "write text in quotes",
+    "literal_error": "use one of the values listed",
+}
 
 
 def pydantic_problems(
@@ -46,9 +56,10 @@ def pydantic_problems(
             fix = "add it (see docs/scenarios.md)"
         else:
             what, _, fix = item["msg"].removeprefix("Value error, ").partition(". Fix: ")
-            if "input" in item and not isinstance(item["input"], dict | list | tuple):
+            own = kind == "value_error"  # our validators already quote the value
+            if not own and "input" in item and not isinstance(item["input"], dict | list | tuple):
                 what += f" (got {item['input']!r})"
-            fix = fix or _GENERIC_FIX
+            fix = fix or _FIXES.get(kind, _GENERIC_FIX)
         problems.append(Problem(file=file, where=where, what=what, fix=fix))
     return problems
 
