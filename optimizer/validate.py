@@ -2,9 +2,10 @@
 
 Loading the scenario applies every per-record and cross-record rule. Then the road
 network is loaded, demand is estimated (which places generated points and bounds
-their number) and every point, depot and facility is snapped, so that a file
-missing, a point outside the network or too far from a street is reported here,
-all together, instead of minutes into a plan.
+their number), every point, depot and facility is snapped and the travel matrix is
+computed, as ``plan`` does before its solvers start. A missing file, a point outside
+the network or too far from a street is reported here, all together, instead of
+minutes into a plan. For a city of 3,000 points this takes about 20 s.
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ def validate_scenario_file(path: Path, *, network_override: Path | None = None) 
     scenario = load_scenario(path)
     problems: list[Problem] = []
     network = _network(scenario, network_override, problems)
-    if network is not None:
-        locations = _locations(scenario, network, problems)
-        if locations is not None:
-            _snap(scenario, network, locations, problems)
+    locations = _locations(scenario, network, problems) if network is not None else None
+    snapped = _snap(scenario, network, locations, problems) if locations is not None else None
+    if snapped is not None:
+        _matrix(network, snapped, problems)
     if problems:
         raise InputError(problems)
     lines = list(summarize(scenario))
+    if locations is not None:
+        points = sum(1 for i in locations[0] if i.startswith("pt:"))
+        lines.append(f"  collection points placed: {points:,} (given, generated and sources)")
     if network is not None:
         lines.append(f"  road network: {network.name}, {network.n_edges:,} edges")
     return lines
@@ -89,7 +93,7 @@ def _snap(
     network: Any,
     locations: tuple[list[str], np.ndarray, np.ndarray],
     problems: list[Problem],
-) -> None:
+) -> Any:
     """Every location placed on a street within ``max_snap_m``, or a problem for each."""
     from optimizer.network import snap_points
 
@@ -100,7 +104,7 @@ def _snap(
         "fac": scenario.source_file,
     }
     try:
-        snap_points(
+        return snap_points(
             network,
             ids,
             lon,
@@ -109,5 +113,16 @@ def _snap(
             file=scenario.source_file,
             files=files,
         )
+    except InputError as exc:
+        problems += exc.problems
+        return None
+
+
+def _matrix(network: Any, snapped: Any, problems: list[Problem]) -> None:
+    """The travel matrix the plan would compute: refuses unreachable points."""
+    from optimizer.network import travel_matrix
+
+    try:
+        travel_matrix(network, snapped)
     except InputError as exc:
         problems += exc.problems

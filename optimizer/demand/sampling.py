@@ -58,8 +58,7 @@ def sample_demand(
     ``relative_range``. Containers are re-sized for every sample unless given.
     """
     if samples < 1:
-        msg = "samples must be at least 1"
-        raise ValueError(msg)
+        raise InputError.one("--samples", "", f"{samples} samples", "draw at least 1 sample")
     base = estimate_frame(scenario, season, network, None)
     if samples * len(base) > MAX_SAMPLE_ROWS:
         raise InputError.one(
