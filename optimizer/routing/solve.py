@@ -459,6 +459,15 @@ def _unloads(sequences: Sequences | None) -> dict[int, int]:
     return count
 
 
+def _served(problem: RoutingProblem, sequences: Sequences) -> int:
+    """Stops in some routes (a greedy seed may leave optional stops out)."""
+    return sum(1 for seq in sequences.values() for node in seq if problem.kind[node] == "stop")
+
+
+def _served_by(plan: RoutePlan | None) -> int:
+    return -1 if plan is None else sum(len(r.stops) for r in plan.routes)
+
+
 def solve_once(
     problem: RoutingProblem,
     time_limit_s: float,
@@ -491,11 +500,7 @@ def solve_once(
         if solution is None
         else extract(model, solution, "feasible", time.perf_counter() - t0, unserved)
     )
-    if (
-        greedy is not None
-        and initial is None
-        and (plan is None or len(plan.unserved) > len(unserved))
-    ):
+    if greedy is not None and initial is None and _served(problem, greedy) > _served_by(plan):
         # OR-Tools' insertion could not pair stops with unload visits: seed it
         log.debug("first solution left stops out; retrying from the greedy routes")
         model = build_model(problem, kept, balance=balance, min_copies=_unloads(greedy))

@@ -3,22 +3,18 @@
 This module shares no logic with the model: it replays every route from the raw
 matrices and the problem's rules (coverage, both capacities between unloads, day
 totals, unload before the depot, time windows, shift start and end, break,
-compatibility, streams accepted by the facility) and lists every violation found. ``[]`` means valid.
+compatibility, streams accepted by the facility) and lists every violation found.
+``[]`` means valid. It does not import the model.
 """
 
 from __future__ import annotations
 
-from optimizer.routing.problem import RoutingProblem, Vehicle
+from optimizer.routing.problem import RoutingProblem, Vehicle, clock
 from optimizer.routing.result import Route, RoutePlan, Visit
 
 
 def _travel(problem: RoutingProblem, vehicle: Vehicle, a: int, b: int) -> int:
     return round(float(problem.time_s[a, b]) * vehicle.speed_factor)
-
-
-def _hhmm(seconds: int) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _check_shift(problem: RoutingProblem, vehicle: Vehicle, route: Route, out: list[str]) -> None:
@@ -30,15 +26,18 @@ def _check_shift(problem: RoutingProblem, vehicle: Vehicle, route: Route, out: l
     last = vehicle.shift_start_s + vehicle.shift_start_flex_s
     opens, closes = (int(x) for x in problem.time_window[vehicle.start])
     if begin < first or begin > last:
-        allowed = _hhmm(first) if last == first else f"{_hhmm(first)}-{_hhmm(last)}"
-        out.append(f"{tag}: leaves the depot at {_hhmm(begin)}, the shift starts at {allowed}")
+        allowed = clock(first) if last == first else f"{clock(first)}-{clock(last)}"
+        out.append(f"{tag}: leaves the depot at {clock(begin)}, the shift starts at {allowed}")
     if not opens <= begin <= closes:
-        out.append(f"{tag}: leaves the depot at {_hhmm(begin)}, outside its opening hours")
+        out.append(f"{tag}: leaves the depot at {clock(begin)}, outside its opening hours")
     if end - begin > vehicle.shift_s:
-        out.append(f"{tag}: works {end - begin} s, above the shift {vehicle.shift_s} s")
+        out.append(
+            f"{tag}: works {(end - begin) / 3600:.2f} h, above the shift of "
+            f"{vehicle.shift_s / 3600:.2f} h"
+        )
     if end > last + vehicle.shift_s:
         out.append(
-            f"{tag}: back at {_hhmm(end)}, after the shift ends ({_hhmm(last + vehicle.shift_s)})"
+            f"{tag}: back at {clock(end)}, after the shift ends ({clock(last + vehicle.shift_s)})"
         )
 
 
