@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from optimizer.errors import InputError, Problem
-from optimizer.scenario import Scenario, load_scenario, summarize
+from optimizer.scenario import NetworkSpec, Scenario, load_scenario, summarize
+from optimizer.scenario.load import ScenarioInputError
 
 
 def validate_scenario_file(path: Path, *, network_override: Path | None = None) -> list[str]:
@@ -27,7 +28,11 @@ def validate_scenario_file(path: Path, *, network_override: Path | None = None) 
     InputError
         Listing every problem found: in the files, between records, and on the map.
     """
-    scenario = load_scenario(path)
+    try:
+        scenario = load_scenario(path)
+    except ScenarioInputError as exc:  # go on: check the records that did validate
+        more = _partial_map_problems(exc, str(path), network_override)
+        raise InputError([*exc.problems, *more]) from exc
     problems: list[Problem] = []
     network = _network(scenario, network_override, problems)
     locations = _locations(scenario, network, problems) if network is not None else None
@@ -126,3 +131,70 @@ def _matrix(network: Any, snapped: Any, problems: list[Problem]) -> None:
         travel_matrix(network, snapped)
     except InputError as exc:
         problems += exc.problems
+
+
+def _partial_map_problems(
+    exc: ScenarioInputError, source_file: str, override: Path | None
+) -> list[Problem]:
+    """Snapping problems of the valid depots, facilities and given points of a bad scenario."""
+    from optimizer import network as nw
+
+    spec = exc.partial.get("network")
+    if not isinstance(spec, NetworkSpec) and override is None:
+        return []
+    problems: list[Problem] = []
+    try:
+        network = _network_of(spec, exc.base_dir, source_file, override)
+    except InputError as err:
+        return list(err.problems)
+    ids = [f"pt:{p.id}" for p in exc.partial.get("points", ())]
+    ids += [f"depot:{d.id}" for d in exc.partial.get("depots", ())]
+    ids += [f"fac:{f.id}" for f in exc.partial.get("facilities", ())]
+    records = [
+        *exc.partial.get("points", ()),
+        *exc.partial.get("depots", ()),
+        *exc.partial.get("facilities", ()),
+    ]
+    files = {"pt": exc.partial.get("files", {}).get("points", source_file)}
+    limit = spec.max_snap_m if isinstance(spec, NetworkSpec) else 300.0
+    try:
+        nw.snap_points(
+            network,
+            ids,
+            np.array([r.lon for r in records], dtype=float),
+            np.array([r.lat for r in records], dtype=float),
+            max_snap_m=limit,
+            file=source_file,
+            files=files,
+        )
+    except InputError as err:
+        problems += err.problems
+    return problems
+
+
+def _network_of(
+    spec: NetworkSpec | None, base_dir: Path, source_file: str, override: Path | None
+) -> Any:
+    """The road network a [network] section names (as the pipeline loads it)."""
+    from optimizer import network as nw
+
+    if override is not None:
+        return nw.load_network(override)
+    assert spec is not None  # checked by the caller
+    if spec.demo:
+        return nw.demo_network()
+    if spec.file is not None:
+        path = Path(spec.file).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        if not path.exists():
+            raise InputError.one(
+                source_file,
+                "[network].file",
+                f"road network file not found ({path})",
+                "point it at a street file (path relative to the scenario) or pass --network FILE",
+            )
+        return nw.load_network(path)
+    if spec.place is not None:
+        return nw.network_from_place(spec.place)
+    assert spec.bbox is not None  # exactly one source, checked by NetworkSpec
+    return nw.network_from_bbox(spec.bbox)

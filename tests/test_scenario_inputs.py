@@ -203,6 +203,19 @@ def test_first_scenario_in_the_docs_validates(tmp_path: Path) -> None:
     assert "collection points: 4" in "\n".join(lines)
 
 
+def test_validate_lists_file_and_map_problems_together(demo_dir: Path) -> None:
+    """A bad value does not hide a depot or a point off the map: one run lists all."""
+    path = _use_points(demo_dir, POINTS.replace("24.9480,60.1720", "71.43,51.13"))
+    _edit(path, "capacity_t = 11", "capacity_t = -11")
+    _edit(path, "lon = 24.9375\nlat = 60.1655", "lon = 60.1655\nlat = 24.9375")
+    with pytest.raises(InputError) as info:
+        validate_scenario_file(path)
+    text = str(info.value)
+    assert "3 problems found" in text
+    assert "fleet 'side_loader'.capacity_t" in text
+    assert "scenario.toml: depot garage" in text and "points.csv: point P3" in text
+
+
 def _models() -> list[type[BaseModel]]:
     """Every model of the schema a scenario file can contain."""
     return [

@@ -60,6 +60,19 @@ _LIST_MODELS: dict[str, type[StrictRecord]] = {
 }
 
 
+class ScenarioInputError(InputError):
+    """Problems in a scenario, with the records that did validate.
+
+    ``optimizer validate`` goes on to check those records against the road network,
+    so that one run lists every problem, not only the ones found before the map.
+    """
+
+    def __init__(self, problems: Iterable[Problem], partial: Mapping[str, Any], base_dir: Path):
+        super().__init__(problems)
+        self.partial: dict[str, Any] = dict(partial)
+        self.base_dir = base_dir
+
+
 def _label(path: Path) -> str:
     return str(path)
 
@@ -308,11 +321,11 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
     built["files"] = files
     if problems:  # some records failed: still apply the cross-record rules to the rest
         problems += run_checks(Parts.partial(built, file, incomplete, invalid_ids))
-        raise InputError(problems)
+        raise ScenarioInputError(problems, built, base_dir)
     try:
         return Scenario(**built, base_dir=str(base_dir), source_file=source_file)
     except ValidationError as err:  # the cross-record rules of Scenario itself
-        raise InputError(pydantic_problems(err, file, "")) from err
+        raise ScenarioInputError(pydantic_problems(err, file, ""), built, base_dir) from err
 
 
 def summarize(scenario: Scenario) -> Iterable[str]:
