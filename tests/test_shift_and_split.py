@@ -431,3 +431,23 @@ def test_small_town_with_one_truck_and_more_sites_than_one_area(
     served = plan["kpis"]["stops_served"]
     assert served > 60 and served + plan["kpis"]["unserved_stops"] > 150
     assert set(plan["kpis"]["unserved_by_reason"]) <= {"fleet limit"}
+
+
+def test_fleet_shift_start_flex_min_reaches_the_trucks() -> None:
+    """``shift_start_flex_min`` on a fleet entry (when the scenario has it) becomes
+    the trucks' start flexibility; routes then leave within it."""
+    from optimizer.plan import demo_scenario_path
+    from optimizer.scenario import load_scenario
+    from optimizer.stages.prepare import prepare
+    from optimizer.stages.routes import routing_problem
+
+    scenario = load_scenario(demo_scenario_path())
+    fleet = [vt.model_copy(update={"shift_start_flex_min": 30}) for vt in scenario.fleet]
+    prep = dataclasses.replace(
+        prepare(scenario), scenario=scenario.model_copy(update={"fleet": fleet})
+    )
+    problem, _ = routing_problem(prep, {"landfill", "sorting_north"})
+    assert {(v.shift_start_s, v.shift_start_flex_s) for v in problem.vehicles} == {(7 * H, 1800)}
+    plan = solve_routes(problem, time_limit_s=2)
+    assert verify_routes(problem, plan) == [] and plan.routes
+    assert all(7 * H <= r.visits[0].arrival_s <= 7 * H + 1800 for r in plan.routes)
