@@ -400,6 +400,8 @@ class VehicleTypeSpec(StrictRecord):
     cost_per_hour_kzt: UnitCost = 0.0
     cost_per_day_kzt: UnitCost = 0.0
     shift_start: str = "07:00"
+    # The truck may leave up to this many minutes after shift_start (read by the routes stage).
+    shift_start_flex_min: DayMinutes = 0.0
     shift_min: float = Field(default=480.0, gt=0, le=24 * 60)
     break_min: DayMinutes = 0.0
     break_window: str | None = None
