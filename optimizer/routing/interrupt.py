@@ -115,6 +115,8 @@ def _child(fn: Callable[..., Any], args: tuple[Any, ...], conn: mpc.Connection) 
     """Run ``fn(*args)`` in a worker; the parent handles Ctrl-C and terminates us."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _ACTIVE.on = True  # solves in here keep these handlers: terminate() ends us at once
+    _STOP.clear()
     try:
         result: tuple[str, Any] = ("ok", fn(*args))
     except Exception as exc:  # handed to the parent, which raises it
