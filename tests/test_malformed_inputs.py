@@ -316,6 +316,10 @@ CASES = [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": ["24.94", "x"]},
          "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": 1}}]}),
          "points.geojson", "feature 0"),
+    Case("GeoJSON lat property disagrees", _geo_points({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
+         "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": 1, "lat": 61.17}}]}),
+         "points.geojson", "feature 0 (id P1)"),
     Case("GeoJSON feature not an object", _geo_points({"type": "FeatureCollection",
          "features": [7]}), "points.geojson", "feature 0"),
     # districts.geojson

@@ -149,7 +149,7 @@ def _read_csv_rows(
                 Problem(
                     file_label,
                     f"line {start}",
-                    f"broken quoting in the row starting here ({values}); an unclosed quote "
+                    f"cannot read the row starting here ({values}); an unclosed quote "
                     f"would swallow every later row (up to line {end})",
                     "close the quote, or remove the stray quote character",
                 )
@@ -383,7 +383,17 @@ def load_points_geojson(path: Path, label: str, problems: list[Problem]) -> list
             continue
         if isinstance(ident, int) and not isinstance(ident, bool):
             props["id"] = str(ident)
-        props.pop("lon", None), props.pop("lat", None)
+        for key, value in zip(("lon", "lat"), position, strict=True):
+            given = props.pop(key, value)
+            if given != value:
+                problems.append(
+                    Problem(
+                        label,
+                        where,
+                        f"property {key} = {given!r} differs from the geometry ({value})",
+                        f"drop the {key} property or make it match the Point",
+                    )
+                )
         try:
             points.append(PointRecord(lon=position[0], lat=position[1], **props))
         except ValidationError as err:
