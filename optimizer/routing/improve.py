@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from optimizer.routing.breaks import tightened, with_breaks
-from optimizer.routing.interrupt import run_jobs
+from optimizer.routing.interrupt import run_isolated, run_jobs
 from optimizer.routing.problem import RoutingProblem, Vehicle
 from optimizer.routing.result import Route, RoutePlan
 from optimizer.routing.solve import FSS, SearchConfig, Sequences, solve_once
@@ -161,6 +161,17 @@ def _portfolio(problem: RoutingProblem, config: SearchConfig) -> list[SearchConf
     ]
 
 
+def _solve_ils(
+    problem: RoutingProblem,
+    time_limit_s: float,
+    config: SearchConfig,
+    balance: bool,
+    unserved: Sequence[tuple[int, str]],
+) -> RoutePlan | None:
+    """One iterated-local-search run (picklable entry point for a worker process)."""
+    return solve_once(problem, time_limit_s, config=config, balance=balance, unserved=unserved)
+
+
 def _single(
     problem: RoutingProblem,
     time_limit_s: float,
@@ -178,7 +189,12 @@ def _single(
     if config.iterated and not initial:
         # One ILS run for the whole time: it cannot be warm-started, and cutting it
         # into a race or a decomposition gave back what it gains (measured on X).
-        found = solve_once(problem, time_limit_s, config=config, balance=balance, unserved=unserved)
+        # OR-Tools' ILS ignores CancelSearch: run it where Ctrl-C can end it
+        found = run_isolated(
+            _solve_ils,
+            (problem, time_limit_s, config, balance, unserved),
+            timeout_s=time_limit_s + GRACE_S,
+        )
         if found is not None or deadline - time.perf_counter() < 0.5:
             return found
         # no first solution: the GLS path with its race of strategies gets the rest

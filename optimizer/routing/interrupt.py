@@ -194,6 +194,21 @@ def run_jobs(
     return results
 
 
+def run_isolated(fn: Callable[..., Any], args: tuple[Any, ...], *, timeout_s: float) -> Any:
+    """``fn(*args)`` in a forked process that a stop request can terminate.
+
+    For searches that ignore :func:`search_callback`'s cancellation (OR-Tools'
+    iterated local search runs to its time limit whatever the callbacks do). Runs
+    in this process when it is already a worker or not the main thread. Gives
+    ``None`` when the child is still busy ``timeout_s`` from now.
+    """
+    if mp.parent_process() is not None or threading.current_thread() is not threading.main_thread():
+        return fn(*args)
+    deadline = time.perf_counter() + timeout_s
+    (result,) = run_jobs(fn, 1, lambda _: args, workers=1, deadline=deadline)
+    return result
+
+
 def run_inline(
     fn: Callable[..., Any], count: int, args_for: Callable[[int], tuple[Any, ...]]
 ) -> list[Any]:
