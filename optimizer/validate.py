@@ -18,6 +18,7 @@ import numpy as np
 from optimizer.errors import InputError, Problem
 from optimizer.scenario import NetworkSpec, Scenario, load_scenario, summarize
 from optimizer.scenario.load import ScenarioInputError
+from optimizer.stages.prepare import load_road_network, location_files
 
 
 def validate_scenario_file(path: Path, *, network_override: Path | None = None) -> list[str]:
@@ -52,7 +53,6 @@ def validate_scenario_file(path: Path, *, network_override: Path | None = None) 
 
 def _network(scenario: Scenario, override: Path | None, problems: list[Problem]) -> Any:
     """The road network the plan would use, or None with the reason in ``problems``."""
-    from optimizer.stages.prepare import load_road_network
 
     try:
         return load_road_network(scenario, override)
@@ -103,11 +103,7 @@ def _snap(
     from optimizer.network import snap_points
 
     ids, lon, lat = locations
-    files = {
-        "pt": scenario.files.get("points", scenario.source_file),
-        "depot": scenario.source_file,
-        "fac": scenario.source_file,
-    }
+    files = location_files(scenario)
     try:
         return snap_points(
             network,

@@ -514,8 +514,13 @@ def test_shift_times_come_from_depot_stops_not_list_order(plan: dict[str, Any]) 
 def test_sheet_shows_truck_body_volume_and_street_when_the_plan_has_them(
     plan: dict[str, Any], tmp_path: Path
 ) -> None:
-    html = next(iter(write_route_sheets(plan, tmp_path / "a").values())).read_text(encoding="utf-8")
-    assert "body volume not in the plan" in html  # today's plans carry no fleet
+    side = next(vt for vt in plan["fleet"] if vt["id"] == "side_loader")
+    html = write_route_sheets(plan, tmp_path / "a")["side_loader-1"].read_text(encoding="utf-8")
+    assert f"body {side['body_m3']:.1f} m³" in html  # the plan's own fleet record
+    assert "body volume not in the plan" not in html
+    del plan["fleet"]  # a plan written before the fleet was recorded
+    html = next(iter(write_route_sheets(plan, tmp_path / "c").values())).read_text(encoding="utf-8")
+    assert "body volume not in the plan" in html
     plan["fleet"] = [
         {"id": "side_loader", "capacity_t": 11, "capacity_m3": 20, "compaction_ratio": 4},
         {"id": "recyclables_truck", "capacity_t": 6, "capacity_m3": 20, "compaction_ratio": 3},

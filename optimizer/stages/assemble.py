@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from optimizer.location.economics import FACTORS
 from optimizer.routing.reasons import count_by_category
+from optimizer.scenario import VehicleTypeSpec
 from optimizer.stages.prepare import Prepared
 from optimizer.stages.sites import SitePlan
 
@@ -198,6 +199,21 @@ def _route_records(
     return records, totals
 
 
+def _fleet_record(vt: VehicleTypeSpec) -> dict[str, Any]:
+    """One truck type as the route sheets show it: payload, body volume, shift."""
+    return {
+        "id": vt.id,
+        "count": vt.count,
+        "depot_id": vt.depot,
+        "capacity_t": vt.capacity_t,
+        "body_m3": vt.capacity_m3,
+        "compaction_ratio": vt.compaction_ratio,
+        "shift_start": vt.shift_start,
+        "shift_min": vt.shift_min,
+        "streams": list(vt.streams) if vt.streams is not None else None,
+    }
+
+
 def _days_assumption(season: str, days: int) -> str:
     """How the plan days relate to collection frequencies, in words."""
     load = (
@@ -339,8 +355,9 @@ def assemble_plan(
     assumptions = [
         f"CO2e from diesel at {DIESEL.value} {DIESEL.unit} ({DIESEL.source}).",
         f"Transport cost in the site model: {sc.solver.transport_cost_kzt_per_t_km} KZT per tonne-km.",
-        _days_assumption(sc.solver.plan_season, len(days)),
     ]
+    if days:
+        assumptions.append(_days_assumption(sc.solver.plan_season, len(days)))
     if sc.generation is not None and sc.generation.source:
         assumptions.append(f"Generation norm: {sc.generation.source}")
     warnings = [f"{u['point_id']}: {u['reason']}" for u in unserved]
@@ -389,6 +406,7 @@ def assemble_plan(
             for d in sc.depots
         ],
         "facilities": facilities,
+        "fleet": [_fleet_record(vt) for vt in sc.fleet],
         "zones": sites.zones if sites is not None else [],
         "residue_flows": _residue_records(prep, sites),
         "routes": routes,

@@ -74,6 +74,15 @@ def _location_tables(
     return ids, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
+def location_files(scenario: Scenario) -> dict[str, str]:
+    """The file each kind of location comes from, so a snapping error names the right one."""
+    return {
+        "pt": scenario.files.get("points", scenario.source_file),
+        "depot": scenario.source_file,
+        "fac": scenario.source_file,
+    }
+
+
 def prepare(
     scenario: Scenario,
     *,
@@ -108,8 +117,15 @@ def prepare(
     if day["tonnes_per_day"].isna().any():  # pragma: no cover - same seed, same points
         raise RuntimeError("seasonal demand does not cover the annual collection points")
     ids, lon, lat = _location_tables(scenario, demand)
-    label = scenario.files.get("points", scenario.source_file)
-    snapped = nw.snap_points(net, ids, lon, lat, max_snap_m=scenario.network.max_snap_m, file=label)
+    snapped = nw.snap_points(
+        net,
+        ids,
+        lon,
+        lat,
+        max_snap_m=scenario.network.max_snap_m,
+        file=scenario.source_file,
+        files=location_files(scenario),
+    )
     t1 = time.perf_counter()
     matrix = nw.travel_matrix(net, snapped, cache_dir=cache_dir)
     log.info("travel matrix %d x %d (%.1f s)", len(ids), len(ids), time.perf_counter() - t1)

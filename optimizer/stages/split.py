@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.cluster.vq import kmeans2
 
+from optimizer import progress
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, solve_routes
 from optimizer.routing import reasons as R
@@ -268,6 +269,7 @@ def _run_parts(
     rounds = 1 if inline else workers
 
     def args_for(i: int) -> tuple[int, float, int]:
+        progress.report(f"routing part {i + 1} of {len(parts)}: {parts[i].label}…")
         left_rounds = math.ceil((len(parts) - i) / rounds)
         share = (until - time.perf_counter()) / max(left_rounds, 1) - START_S
         return (i, max(MIN_LIMIT_S, share), seed)
@@ -315,8 +317,9 @@ def _solve_split(
     per_part = PARTS_SHARE * time_limit_s / max(rounds, 1)
     if per_part < MIN_PART_S:
         log.warning(
-            "%.0f s for %d areas leaves %.0f s per area; plans improve up to about %d s per "
-            "area (--time-limit %d)",
+            "routing this day gets %.0f s for %d areas, %.0f s per area; plans improve up to "
+            "about %d s per area, i.e. about %d s of routing per day (raise --time-limit, "
+            "which covers the whole run, by the difference times the plan days)",
             time_limit_s,
             len(parts),
             per_part,
