@@ -30,7 +30,7 @@ _EXPORTS = {
     "build_plan": "optimizer.plan",
     "run_and_write": "optimizer.plan",
     "run_plan": "optimizer.plan",
-    "write_plan_folder": "optimizer.plan",
+    "write_plan_folder": "optimizer.outputs",
     "demo_scenario_path": "optimizer.plan",
     "estimate_demand": "optimizer.demand",
     "sample_demand": "optimizer.demand",
@@ -98,13 +98,8 @@ if TYPE_CHECKING:  # pragma: no cover
         snap_points,
         travel_matrix,
     )
-    from optimizer.plan import (
-        build_plan,
-        demo_scenario_path,
-        run_and_write,
-        run_plan,
-        write_plan_folder,
-    )
+    from optimizer.outputs import write_plan_folder
+    from optimizer.plan import build_plan, demo_scenario_path, run_and_write, run_plan
     from optimizer.report import write_comparison, write_outputs
     from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, solve_routes, verify_routes
     from optimizer.scenario import Scenario, load_scenario

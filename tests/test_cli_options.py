@@ -13,15 +13,9 @@ import pytest
 
 import optimizer
 from optimizer import progress
-from optimizer.cli import (
-    _build_parser,
-    main,
-    plan_summary,
-    routes_summary,
-    short_reason,
-    sites_summary,
-)
+from optimizer.cli import _build_parser, main
 from optimizer.plan import demo_scenario_path
+from optimizer.summary import plan_summary, routes_summary, short_reason, sites_summary
 
 
 @pytest.mark.parametrize(

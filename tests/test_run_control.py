@@ -21,10 +21,13 @@ from typing import Any
 
 import pytest
 
+from optimizer import outputs
 from optimizer import plan as plan_module
-from optimizer.cli import main, routes_summary
-from optimizer.plan import SCHEMA_VERSION, check_output_folder, commit, demo_scenario_path
+from optimizer.cli import main
+from optimizer.outputs import check_output_folder, commit
+from optimizer.plan import SCHEMA_VERSION, demo_scenario_path
 from optimizer.scenario import load_scenario
+from optimizer.summary import routes_summary
 
 SCENARIO = str(demo_scenario_path())
 
@@ -198,8 +201,8 @@ def test_force_replaces_an_earlier_plan_readable_by_others(
 def test_every_output_name_is_known_to_force(old_plan: Path) -> None:
     """A new output file must be added to PLAN_ENTRIES, or --force would refuse our folders."""
     written = {p.name for p in old_plan.iterdir()}
-    assert written <= plan_module.PLAN_ENTRIES
-    assert plan_module.replace_refusal(old_plan) is None
+    assert written <= outputs.PLAN_ENTRIES
+    assert outputs.replace_refusal(old_plan) is None
 
 
 def test_make_demo_folder_stays_replaceable(
@@ -208,7 +211,7 @@ def test_make_demo_folder_stays_replaceable(
     """The Makefile runs 'optimizer demo --out maps/demo --force' again and again."""
     monkeypatch.chdir(tmp_path)
     shutil.copytree(old_plan, tmp_path / "maps" / "demo")
-    inputs = plan_module.scenario_inputs(load_scenario(demo_scenario_path()))
+    inputs = outputs.scenario_inputs(load_scenario(demo_scenario_path()))
     assert Path(SCENARIO) in inputs
     check_output_folder(Path("maps/demo"), force=True, inputs=inputs)  # does not raise
 
@@ -252,7 +255,7 @@ def test_signal_during_the_swap_waits_until_it_is_done(
     monkeypatch.undo()
     assert json.loads((out / "plan.json").read_text())["v"] == "new"
     assert _hidden(tmp_path) == []
-    assert plan_module.written_since(started) == [out]  # so the CLI can say it is complete
+    assert outputs.written_since(started) == [out]  # so the CLI can say it is complete
 
 
 def test_failed_swap_puts_the_old_folder_back(
