@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_routing_toy import H, waste_problem
+from routing_toy import H, waste_problem
 
 from optimizer.errors import InfeasibleError, InputError
-from optimizer.routing import RoutingProblem, Vehicle, solve_routes, verify_routes
+from optimizer.routing import NodeKey, Vehicle, solve_routes, verify_routes
 from optimizer.routing.readers import read_kim, read_solomon, read_vrplib
 
 
@@ -192,7 +192,23 @@ def test_unknown_vehicle_in_allowed_list() -> None:
 
 
 def test_problem_type() -> None:
-    assert isinstance(waste_problem(), RoutingProblem)
+    """The problem's derived views and its immutability, which the solver relies on."""
+    p = waste_problem()
+    truck = p.vehicles[0]
+    assert p.n == 11
+    assert p.facilities == (1, 2) and p.stops == tuple(range(3, 11))
+    assert p.key(3) == NodeKey("stop", "P3", "msw") and p.key(0) == NodeKey("depot", "D1")
+    assert p.label(3) == "stop P3 (msw)" and p.label(1) == "facility F1"
+    assert p.departure_window(truck) == (7 * H, 7 * H)
+    assert p.return_by(truck) == 18 * H
+    for name in ("distance_m", "time_s", "demand_kg", "demand_l", "service_s", "time_window"):
+        assert not getattr(p, name).flags.writeable, name
+    with pytest.raises(ValueError, match="read-only"):
+        p.distance_m[0, 3] = 0
+    with pytest.raises(TypeError):
+        p.facility_streams[3] = frozenset()  # type: ignore[index]
+    with pytest.raises(InputError, match="negative demand_kg"):
+        p.replace(demand_kg=-p.demand_kg)  # replace() validates again
 
 
 def test_two_worker_processes(shared_data: Path) -> None:
@@ -231,7 +247,7 @@ def test_iterated_local_search_really_runs(shared_data: Path) -> None:
     """OR-Tools 9.15 ignores use_iterated_local_search in SolveWithParameters and stops
     at the first local optimum: the ILS path must leave that optimum behind."""
     from optimizer.routing import improve
-    from optimizer.routing.solve import LSM, SearchConfig, search_parameters, solve_once
+    from optimizer.routing.search import LSM, SearchConfig, search_parameters, solve_once
 
     inst = read_vrplib(shared_data / "cvrplib" / "X" / "X-n101-k25.vrp")
     p = inst.problem
@@ -280,7 +296,7 @@ def test_second_process_anneals_differently(shared_data: Path) -> None:
     from ortools.constraint_solver import routing_ils_pb2
 
     from optimizer.routing import improve
-    from optimizer.routing.solve import search_parameters
+    from optimizer.routing.search import search_parameters
 
     p = read_vrplib(shared_data / "cvrplib" / "X" / "X-n101-k25.vrp").problem
     schedules = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_routing_toy import H, waste_problem
+from routing_toy import H, waste_problem
 
 from optimizer.routing import Route, RoutePlan, Visit, solve_routes, verify_routes
 from optimizer.routing.problem import RoutingProblem

@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 
+from optimizer.routing.cost import route_cost
 from optimizer.routing.problem import RoutingProblem, Vehicle
 from optimizer.routing.result import Route, RoutePlan, Visit
 
@@ -99,11 +100,7 @@ def _retime(problem: RoutingProblem, vehicle: Vehicle, route: Route) -> Route | 
     if out is None:
         return None
     duration = out[-1].arrival_s - out[0].arrival_s
-    cost = (
-        vehicle.fixed_cost
-        + vehicle.cost_per_km * route.distance_m / 1000.0
-        + vehicle.cost_per_h * duration / 3600.0
-    )
+    cost = route_cost(vehicle, route.distance_m, duration)
     return dataclasses.replace(route, visits=tuple(out), duration_s=duration, cost=cost)
 
 

@@ -24,10 +24,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from optimizer.routing.breaks import tightened, with_breaks
+from optimizer.routing.cost import route_cost
 from optimizer.routing.interrupt import run_isolated, run_jobs
-from optimizer.routing.problem import RoutingProblem, Vehicle
+from optimizer.routing.problem import RoutingProblem
 from optimizer.routing.result import Route, RoutePlan
-from optimizer.routing.solve import FSS, SearchConfig, Sequences, solve_once
+from optimizer.routing.search import FSS, SearchConfig, Sequences, solve_once
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +71,16 @@ def plain(problem: RoutingProblem) -> bool:
     )
 
 
-def route_cost(vehicle: Vehicle, route: Route) -> float:
-    """Exact cost of one route (the model's objective terms, unrounded)."""
-    return (
-        vehicle.fixed_cost
-        + vehicle.cost_per_km * route.distance_m / 1000.0
-        + vehicle.cost_per_h * route.duration_s / 3600.0
-    )
-
-
 def _unload_visits(route: Route) -> int:
     return sum(1 for v in route.visits if v.kind == "unload")
 
 
 def _score(problem: RoutingProblem, routes: Sequence[Route]) -> float:
     by_id = {v.id: v for v in problem.vehicles}
-    return sum(route_cost(by_id[r.vehicle_id], r) + 0.001 * _unload_visits(r) for r in routes)
+    return sum(
+        route_cost(by_id[r.vehicle_id], r.distance_m, r.duration_s) + 0.001 * _unload_visits(r)
+        for r in routes
+    )
 
 
 def _pick_routes(problem: RoutingProblem, routes: list[Route], rng: random.Random) -> list[int]:
