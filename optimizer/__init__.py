@@ -7,12 +7,14 @@ The public API, imported lazily so that ``optimizer --help`` stays fast::
     plan = build_plan(scenario, time_limit_s=60)       # the plan.json dictionary, in 60 s
     write_plan_folder(plan, Path("plans/astana"), force=True)
 
-``run_plan(scenario_path, out)`` does both, checking first that ``out`` may be written
+``plan_scenario(path_or_scenario, time_limit_s=60)`` loads (when given a path) and
+plans in one call. ``run_plan(scenario_path, out)`` plans and writes, checking first that ``out`` may be written
 (``force`` replaces only a plan folder written earlier). Stages report progress
 through :mod:`optimizer.progress` (silent unless a reporter is installed).
 
-Stages can be entered on their own with hand-made data: ``FacilityProblem`` →
-``solve_facility`` and ``RoutingProblem`` → ``solve_routes`` (each checked by an
+Stages can be entered on their own with hand-made data: ``FacilityProblem`` (or
+``FacilityProblem.from_costs``) → ``solve_facility`` and ``RoutingProblem`` (or
+``RoutingProblem.from_matrix``) → ``solve_routes`` (each checked by an
 independent ``check_sites`` / ``verify_routes``), ``load_network`` →
 ``snap_points`` → ``travel_matrix``, ``estimate_demand``, ``write_outputs``.
 """
@@ -20,6 +22,7 @@ independent ``check_sites`` / ``verify_routes``), ``load_network`` →
 from __future__ import annotations
 
 import importlib
+import time
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -74,6 +77,7 @@ __all__ = [
     "estimate_demand",
     "load_network",
     "load_scenario",
+    "plan_scenario",
     "run_and_write",
     "run_plan",
     "sample_demand",
@@ -88,6 +92,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from optimizer.demand import estimate_demand, sample_demand
     from optimizer.errors import InfeasibleError, InputError, VerificationError
     from optimizer.location import FacilityProblem, SiteDecision, check_sites, solve_facility
@@ -103,6 +109,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from optimizer.report import write_comparison, write_outputs
     from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, solve_routes, verify_routes
     from optimizer.scenario import Scenario, load_scenario
+
+
+def plan_scenario(
+    scenario: str | Path | Scenario,
+    *,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
+    days: int | None = None,
+) -> dict[str, Any]:
+    """The plan dictionary (the ``plan.json`` schema) of a scenario or a scenario file.
+
+    ``time_limit_s``, ``seed`` and ``days`` default to the scenario's ``[solver]``
+    settings; the time limit counts from the call, loading included (as
+    ``optimizer plan``). Nothing is written: see ``write_plan_folder``.
+    """
+    from optimizer.plan import build_plan
+    from optimizer.scenario import Scenario, load_scenario
+
+    started = time.perf_counter()
+    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return build_plan(loaded, time_limit_s=time_limit_s, seed=seed, days=days, started=started)
 
 
 def __getattr__(name: str) -> Any:

@@ -49,6 +49,29 @@ def test_problem_is_immutable_and_validated() -> None:
         )
 
 
+def test_from_costs_matches_the_constructor() -> None:
+    full = line_problem()
+    p = FacilityProblem.from_costs(full.cost, [1, 1, 1, 1], INF, 10)
+    assert p.client_ids == ("0", "1", "2", "3") and p.facility_ids == ("0", "1", "2")
+    np.testing.assert_array_equal(p.fixed_cost, [10.0, 10.0, 10.0])
+    np.testing.assert_array_equal(p.capacity, [INF, INF, INF])
+    d = solve_facility(p)
+    assert d.open_ids == ("0", "2") and d.objective == pytest.approx(20.0 + 4 * 0.5)
+    named = FacilityProblem.from_costs(
+        full.cost,
+        full.demand,
+        [1.0, 4.0, 1.0],
+        [10.0, 10.0, 10.0],
+        client_ids=full.client_ids,
+        facility_ids=full.facility_ids,
+        single_source=False,
+    )
+    assert named.facility_ids == ("L", "M", "R") and not named.single_source
+    np.testing.assert_array_equal(named.capacity, [1.0, 4.0, 1.0])
+    with pytest.raises(InputError, match="fixed_cost"):
+        FacilityProblem.from_costs(full.cost, full.demand, INF, [1.0, 2.0])
+
+
 def test_uncapacitated_cflp_opens_both_ends() -> None:
     d = solve_facility(line_problem())
     assert d.status == "optimal"

@@ -10,7 +10,7 @@ import pytest
 from routing_toy import H, waste_problem
 
 from optimizer.errors import InfeasibleError, InputError
-from optimizer.routing import NodeKey, Vehicle, solve_routes, verify_routes
+from optimizer.routing import NodeKey, RoutingProblem, Vehicle, solve_routes, verify_routes
 from optimizer.routing.readers import read_kim, read_solomon, read_vrplib
 
 
@@ -189,6 +189,70 @@ def test_shift_too_short_for_farthest_stop() -> None:
 def test_unknown_vehicle_in_allowed_list() -> None:
     with pytest.raises(InputError, match="unknown vehicles"):
         waste_problem(allowed_vehicles={3: frozenset({"ghost"})})
+
+
+FOUR_STOPS = np.array(
+    [
+        [0, 4000, 5000, 6000, 3000],
+        [4000, 0, 2000, 7000, 5000],
+        [5000, 2000, 0, 4000, 6000],
+        [6000, 7000, 4000, 0, 3000],
+        [3000, 5000, 6000, 3000, 0],
+    ]
+)
+
+
+def test_from_matrix_is_a_plain_cvrp() -> None:
+    p = RoutingProblem.from_matrix(FOUR_STOPS, [0, 3000, 4000, 2000, 5000], 8000, vehicles=2)
+    assert p.kind == ("depot", "stop", "stop", "stop", "stop") and p.node_ids[1] == "1"
+    assert [(v.id, v.start, v.end, v.capacity_kg) for v in p.vehicles] == [
+        ("v1", 0, 0, 8000),
+        ("v2", 0, 0, 8000),
+    ]
+    assert not p.time_s.any() and not p.service_s.any() and not p.facilities
+    assert p.drop_penalty is None
+    plan = solve_routes(p, time_limit_s=1)
+    assert verify_routes(p, plan) == [] and not plan.unserved
+    assert plan.distance_m == 23000  # {1, 2} and {3, 4}: the optimum
+    assert plan.objective == pytest.approx(23.0)  # 1 per km
+
+
+def test_from_matrix_options() -> None:
+    """Travel and service times, time windows, ids, rounding and a drop penalty."""
+    windows = [[0, 6 * H], [0, 6 * H], [0, 6 * H], [0, 650], [0, 6 * H]]
+    p = RoutingProblem.from_matrix(
+        FOUR_STOPS + 0.4,
+        [0, 3000, 4000, 2000, 5000],
+        20_000,
+        time=FOUR_STOPS // 10,
+        service=[0, 60, 60, 60, 60],
+        time_windows=windows,
+        node_ids=["D", "A", "B", "C", "E"],
+        name="four",
+    )
+    assert p.distance_m[0, 1] == 4000 and p.time_s[0, 1] == 400 and p.service_s[1] == 60
+    assert p.label(3) == "stop C" and p.name == "four"
+    plan = solve_routes(p, time_limit_s=1)
+    assert verify_routes(p, plan) == []
+    (route,) = plan.routes
+    # C closes at 650 s, 600 s from the depot: first, though the shortest tour (16 km,
+    # D-A-B-C-E-D or back) would reach it later
+    assert route.stops[0] == 3 and route.distance_m == 20_000  # D-C-B-A-E-D
+    small = RoutingProblem.from_matrix(
+        FOUR_STOPS, [0, 3000, 4000, 2000, 9000], 8000, vehicles=2, drop_penalty=10**6
+    )
+    left = solve_routes(small, time_limit_s=1)
+    ((stop, reason),) = left.unserved
+    assert stop == 4 and reason.startswith("capacity")  # 9 t, above the 8 t trucks
+
+
+def test_from_matrix_rejects_what_does_not_fit() -> None:
+    with pytest.raises(InputError, match="demand_kg"):
+        RoutingProblem.from_matrix(FOUR_STOPS, [0, 1, 2], 10)
+    with pytest.raises(InputError, match="depot cannot have a demand"):
+        RoutingProblem.from_matrix(FOUR_STOPS, [5, 1, 2, 3, 4], 10)
+    with pytest.raises(InputError, match="fleet is empty"):
+        RoutingProblem.from_matrix(FOUR_STOPS, [0, 1, 2, 3, 4], 10, vehicles=0)
 
 
 def test_problem_type() -> None:

@@ -10,7 +10,7 @@ they only have to be consistent (e.g. tonnes per day and KZT per tonne).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +34,12 @@ def _frozen(a: npt.ArrayLike, dtype: Any) -> Any:
     arr = np.array(a, dtype=dtype, copy=True)
     arr.setflags(write=False)
     return arr
+
+
+def _per_site(values: npt.ArrayLike, m: int) -> FloatArray:
+    """A number repeated for ``m`` sites, or the given per-site values."""
+    array = np.asarray(values, dtype=np.float64)
+    return np.full(m, float(array)) if array.ndim == 0 else array
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,6 +148,38 @@ class FacilityProblem:
             bad("radius", "must be >= 0", "give a coverage radius in distance units")
         if problems:
             raise InputError(problems)
+
+    @classmethod
+    def from_costs(
+        cls,
+        cost: npt.ArrayLike,
+        demand: npt.ArrayLike,
+        capacity: npt.ArrayLike,
+        fixed_cost: npt.ArrayLike,
+        *,
+        client_ids: Sequence[str] | None = None,
+        facility_ids: Sequence[str] | None = None,
+        **options: Any,
+    ) -> FacilityProblem:
+        """A problem from its arrays: ``cost[i, j]`` per unit of client *i*'s
+        ``demand`` served by site *j* (``inf`` = not allowed), each site's
+        ``capacity`` and opening ``fixed_cost`` (a number or one per site).
+
+        Ids default to the row and column numbers (``"0"``, ``"1"``, ...); the
+        other fields (``must_open``, ``p``, ``single_source``, ``budget``, ...) pass
+        through ``options``.
+        """
+        c = np.asarray(cost, dtype=np.float64)
+        n, m = c.shape if c.ndim == 2 else (np.size(demand), 0)
+        return cls(
+            client_ids=tuple(map(str, range(n) if client_ids is None else client_ids)),
+            facility_ids=tuple(map(str, range(m) if facility_ids is None else facility_ids)),
+            demand=np.asarray(demand, dtype=np.float64),
+            cost=c,
+            fixed_cost=_per_site(fixed_cost, m),
+            capacity=_per_site(capacity, m),
+            **options,
+        )
 
     # -- conveniences -----------------------------------------------------------
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -24,6 +24,7 @@ IntArray = npt.NDArray[np.int64]
 KINDS = ("depot", "stop", "facility")
 _FILE = "routing problem"
 _KIND_WORDS = {"depot": "depot", "stop": "stop", "facility": "facility"}
+UNLIMITED_S = 10**9  # "no limit" for shifts and time windows (about 31 years)
 
 
 @dataclass(frozen=True, order=True)
@@ -103,6 +104,14 @@ class Vehicle:
         return self.streams is None or stream is None or stream in self.streams
 
 
+def _rounded(values: Any) -> IntArray:
+    """Numbers as int64, floats rounded to the nearest integer."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        array = np.rint(array)
+    return array.astype(np.int64)
+
+
 def _readonly(values: Any, ndim: int, name: str) -> IntArray:
     array = np.array(values, dtype=np.int64, copy=True)
     if array.ndim != ndim:
@@ -159,6 +168,69 @@ class RoutingProblem:
         if self.labels is not None:
             set_(self, "labels", tuple(self.labels))
         self._validate()
+
+    @classmethod
+    def from_matrix(
+        cls,
+        distance: Any,
+        demand: Any,
+        capacity: int,
+        *,
+        vehicles: int = 1,
+        time: Any = None,
+        service: Any = None,
+        time_windows: Any = None,
+        shift_s: int = UNLIMITED_S,
+        drop_penalty: int | None = None,
+        node_ids: Sequence[str] | None = None,
+        name: str = "routing",
+    ) -> RoutingProblem:
+        """A plain (capacitated) problem from a distance matrix: node 0 is the depot,
+        every other node a stop with its ``demand``, served by ``vehicles`` trucks
+        of ``capacity`` that leave node 0 and come back to it.
+
+        ``distance`` is an ``n × n`` matrix (metres; rounded to integers), ``demand``
+        has ``n`` entries (kilograms; ``demand[0]`` must be 0). Optional: travel
+        ``time`` (``n × n`` seconds; default none), ``service`` times (``n``
+        seconds), ``time_windows`` (``n × 2`` seconds from midnight; default open all
+        the time), each truck's ``shift_s``, a ``drop_penalty`` that lets stops go
+        unserved, and ``node_ids`` (default ``"0"``, ``"1"``, ... as the matrix rows).
+        Each truck costs 1 per km; anything richer is built with the constructor.
+        """
+        d = _rounded(distance)
+        n = d.shape[0] if d.ndim else 0
+        zeros = np.zeros(n, dtype=np.int64)
+        windows = (
+            np.tile(np.array([0, UNLIMITED_S], dtype=np.int64), (n, 1))
+            if time_windows is None
+            else _rounded(time_windows)
+        )
+        fleet = tuple(
+            Vehicle(
+                id=f"v{k + 1}",
+                start=0,
+                end=0,
+                capacity_kg=int(capacity),
+                capacity_l=0,
+                shift_s=int(shift_s),
+            )
+            for k in range(int(vehicles))
+        )
+        return cls(
+            node_ids=tuple(str(i) for i in range(n)) if node_ids is None else tuple(node_ids),
+            kind=("depot",) + ("stop",) * (n - 1),
+            distance_m=d,
+            time_s=np.zeros_like(d) if time is None else _rounded(time),
+            demand_kg=_rounded(demand),
+            demand_l=zeros,
+            service_s=zeros if service is None else _rounded(service),
+            time_window=windows,
+            stream=(None,) * n,
+            facility_streams={},
+            vehicles=fleet,
+            drop_penalty=drop_penalty,
+            name=name,
+        )
 
     # ------------------------------------------------------------------ helpers
     @property
