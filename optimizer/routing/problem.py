@@ -95,6 +95,8 @@ class Vehicle:
     def shift_text(self) -> str:
         """The shift in words, e.g. ``07:00-15:00`` or ``07:00(+30 min)-15:30``."""
         flex = f" (start up to {round(self.shift_start_flex_s / 60)} min later)"
+        if self.shift_s >= 7 * 24 * 3600:  # benchmark and from_matrix trucks: no shift
+            return f"from {clock(self.shift_start_s)}, no shift limit"
         return f"{clock(self.shift_start_s)}-{clock(self.latest_end_s)}" + (
             flex if self.shift_start_flex_s else ""
         )

@@ -168,14 +168,14 @@ def _search(
         # OR-Tools 9.15 runs its ILS only through this entry point, which takes no
         # warm start (SolveWithParameters silently ignores use_iterated_local_search).
         if initial:
-            log.warning("iterated local search cannot start from the given routes")
+            log.info("iterated local search cannot start from the given routes")
         return routing.SolveWithIteratedLocalSearch(params)
     if initial:
         routing.CloseModelWithParameters(params)
         start = routing.ReadAssignmentFromRoutes(routes_to_indices(model, initial), True)
         if start is not None:
             return routing.SolveFromAssignmentWithParameters(start, params)
-        log.warning("the warm start is not feasible for this model; solving from scratch")
+        log.info("the warm start is not feasible for this model; solving from scratch")
     return routing.SolveWithParameters(params)
 
 
