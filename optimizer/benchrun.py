@@ -30,15 +30,18 @@ def write_rows(
     extra: list[str] = []
     for row in rows if extras else ():
         extra += [k for k in row if k not in leading and k not in extra]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(
-            handle, fieldnames=[*leading, *extra], restval="", extrasaction="ignore"
-        )
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(out)
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="") as handle:
+            writer = csv.DictWriter(
+                handle, fieldnames=[*leading, *extra], restval="", extrasaction="ignore"
+            )
+            writer.writeheader()
+            writer.writerows(rows)
+
+    from optimizer.outputs import write_file
+
+    write_file(out, write)
 
 
 def _fmt(value: Any) -> str:
@@ -80,8 +83,25 @@ def run_bench_command(
     points: int,
     out: Path,
     workers: int = 1,
+    force: bool = False,
 ) -> str:
-    """Dispatch ``optimizer bench KIND`` to its runner and write the results."""
+    """Dispatch ``optimizer bench KIND`` to its runner and write the results.
+
+    ``out`` is checked first: an existing file is replaced only with ``force``, and
+    only when it is a benchmark CSV written earlier; never an instance or network file.
+    """
+    from optimizer.outputs import check_output_file, csv_header_is
+
+    read = [Path(network)] if network and network != "demo" else []
+    if instances and Path(instances).is_dir():
+        read += [p for p in Path(instances).rglob("*") if p.is_file()]
+    check_output_file(
+        out,
+        read,
+        force=force,
+        ours=csv_header_is(SOLVER_COLUMNS, MATRIX_COLUMNS),
+        what="benchmark CSV",
+    )
     if kind == "matrix":
         if not network:
             raise InputError.one(

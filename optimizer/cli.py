@@ -9,6 +9,7 @@ line saying what it achieved; long runs print a progress line per stage to stder
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -35,8 +36,14 @@ log = logging.getLogger("optimizer")
 # Arguments
 
 
+# The scenario's bounds (optimizer.scenario.limits), repeated here so that parsing the
+# command line imports nothing heavy; a test checks that they agree.
+MAX_TIME_LIMIT_S = 86_400.0
+MAX_SEED = 2**31 - 1
+
+
 def _positive_seconds(text: str) -> float:
-    """A time limit: a finite number of seconds above zero."""
+    """A time limit: a number of seconds above zero, at most a day."""
     try:
         value = float(text)
     except ValueError:
@@ -44,7 +51,34 @@ def _positive_seconds(text: str) -> float:
     if not 0 < value < float("inf"):
         msg = f"'{text}' is not a positive number of seconds"
         raise argparse.ArgumentTypeError(msg)
+    if value > MAX_TIME_LIMIT_S:
+        msg = f"'{text}' seconds is more than a day; give at most {MAX_TIME_LIMIT_S:,.0f}"
+        raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def _seed(text: str) -> int:
+    """A random seed: a whole number the solvers accept (0 to 2,147,483,647)."""
+    if not text.isdigit() or int(text) > MAX_SEED:
+        msg = f"'{text}' is not a whole number from 0 to {MAX_SEED}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
+def _out_folder(text: str) -> str:
+    """An --out folder: any non-empty path (what is there is checked before the run)."""
+    if not text.strip():
+        msg = "--out is empty: give a folder name, e.g. --out plans/city"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def _out_file(text: str) -> str:
+    """An --out file: any non-empty path."""
+    if not text.strip():
+        msg = "--out is empty: give a file name"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def _workers(text: str) -> int:
@@ -87,7 +121,7 @@ def _add_solver_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=None,
         metavar="N",
         help="random seed of the solvers (default: the scenario's)",
@@ -106,6 +140,7 @@ def _add_out(parser: argparse.ArgumentParser, default: str | None = None) -> Non
     where = f" (default: {default})" if default else ""
     parser.add_argument(
         "--out",
+        type=_out_folder,
         default=default,
         required=default is None,
         metavar="DIR",
@@ -116,6 +151,16 @@ def _add_out(parser: argparse.ArgumentParser, default: str | None = None) -> Non
         action="store_true",
         help="replace an existing plan folder written earlier; never a folder holding "
         "the inputs, other files, the current or home folder",
+    )
+
+
+def _add_out_file(parser: argparse.ArgumentParser, metavar: str, text: str, what: str) -> None:
+    """--out and --force of a command writing one file."""
+    parser.add_argument("--out", type=_out_file, required=True, metavar=metavar, help=text)
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=f"replace an existing {what} written earlier; never an input or another file",
     )
 
 
@@ -211,12 +256,15 @@ def _build_parser() -> argparse.ArgumentParser:
         "--file",
         help="a local .osm/.osm.bz2/.osm.pbf/.graphml or street-centerline file",
     )
-    network.add_argument("--out", required=True, metavar="G.graphml", help="GraphML file to write")
+    _add_out_file(network, "G.graphml", "GraphML file to write", "GraphML network")
 
     compare = add("compare", "compare plan folders side by side")
     compare.add_argument("plans", nargs="+", metavar="PLAN_DIR", help="plan folders to compare")
-    compare.add_argument(
-        "--out", required=True, metavar="report.html", help="HTML file to write (or a folder)"
+    _add_out_file(
+        compare,
+        "report.html",
+        "HTML file to write (or a folder, which gets compare.html)",
+        "comparison page",
     )
 
     demand = add("demand", "waste-generation estimates per collection point and stream")
@@ -234,9 +282,11 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="draw N random demand samples instead of the expected values",
     )
-    demand.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the samples")
+    demand.add_argument(
+        "--seed", type=_seed, default=0, metavar="N", help="seed of the samples (default: 0)"
+    )
     _add_network(demand)
-    demand.add_argument("--out", required=True, metavar="demand.csv", help="CSV file to write")
+    _add_out_file(demand, "demand.csv", "CSV file to write", "demand CSV")
 
     bench = add("bench", "solve benchmark instances and score them against best-known")
     bench.add_argument(
@@ -278,7 +328,7 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="(optimizer) search processes per instance, 1-8; the best plan wins",
     )
-    bench.add_argument("--out", required=True, metavar="results.csv", help="CSV file to write")
+    _add_out_file(bench, "results.csv", "CSV file to write", "benchmark CSV")
     return parser
 
 
@@ -342,7 +392,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_network(args: argparse.Namespace) -> int:
     from optimizer import network as nw
+    from optimizer.outputs import check_output_file, is_graphml, write_file
 
+    out = Path(args.out)
+    inputs = [Path(args.file)] if args.file else []
+
+    def check() -> None:
+        check_output_file(out, inputs, force=args.force, ours=is_graphml, what="GraphML network")
+
+    check()
     if args.place:
         net = nw.network_from_place(args.place)
     elif args.bbox:
@@ -360,7 +418,8 @@ def _cmd_network(args: argparse.Namespace) -> int:
         net = nw.network_from_bbox(parts)  # type: ignore[arg-type]
     else:
         net = nw.load_network(Path(args.file))
-    nw.save_graphml(net, Path(args.out))
+    check()  # again: building the network may have taken minutes
+    write_file(out, lambda tmp: nw.save_graphml(net, tmp))
     print(
         f"{net.name}: {len(net.node_lon):,} nodes, {len(net.edge_u):,} edges written to "
         f"{args.out}, {_elapsed(args)}"
@@ -368,18 +427,59 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_plan_json(plan_dir: str) -> None:
+    """Check that a folder given to compare holds a readable plan.json."""
+    path = Path(plan_dir) / "plan.json"
+    if not path.is_file():
+        raise InputError.one(
+            plan_dir, "", "no plan.json in this folder", "pass folders written by 'optimizer plan'"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise InputError.one(
+            str(path),
+            "",
+            f"not valid JSON ({exc})",
+            "pass a plan folder written by 'optimizer plan', or write that plan again",
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputError.one(
+            str(path),
+            "",
+            "not a plan (the file holds no JSON object)",
+            "pass a plan folder written by 'optimizer plan'",
+        )
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from optimizer.outputs import COMPARE_MARKER, check_output_file, has_marker, write_file
     from optimizer.report import write_comparison
 
     for plan_dir in args.plans:
-        if not (Path(plan_dir) / "plan.json").is_file():
-            raise InputError.one(
-                plan_dir,
-                "",
-                "no plan.json in this folder",
-                "pass folders written by 'optimizer plan'",
-            )
-    out = write_comparison([Path(p) for p in args.plans], Path(args.out))
+        _read_plan_json(plan_dir)
+    plans = [Path(p) for p in args.plans]
+    out = Path(args.out)
+    if out.is_dir():
+        out = out / "compare.html"
+    check_output_file(
+        out,
+        force=args.force,
+        ours=has_marker(COMPARE_MARKER),
+        what="comparison page",
+        input_folders=plans,
+    )
+    try:
+        write_file(out, lambda tmp: write_comparison(plans, tmp))
+    except ValueError as exc:  # a plan.json that is JSON but not a plan
+        if isinstance(exc, OptimizerError):
+            raise
+        raise InputError.one(
+            " ".join(args.plans),
+            "",
+            f"a plan.json could not be read ({type(exc).__name__}: {exc})",
+            "pass plan folders written by 'optimizer plan'",
+        ) from exc
     print(f"Comparison of {len(args.plans)} plans written to {out}, {_elapsed(args)}")
     return 0
 
@@ -390,6 +490,7 @@ def _cmd_demand(args: argparse.Namespace) -> int:
     text = demand_command(
         Path(args.scenario), Path(args.out), season=args.season, samples=args.samples,
         seed=args.seed, network_override=Path(args.network) if args.network else None,
+        force=args.force,
     )  # fmt: skip
     print(f"{text}, {_elapsed(args)}")
     return 0
@@ -401,6 +502,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     text = run_bench_command(
         args.kind, instances=args.instances, time_limit_s=args.time_limit, solver=args.solver,
         network=args.network, points=args.points, out=Path(args.out), workers=args.workers,
+        force=args.force,
     )  # fmt: skip
     print(f"{text}, {_elapsed(args)}")
     return 0
@@ -439,8 +541,28 @@ def _stop_solvers() -> None:
         request_stop()
 
 
+class _Run:
+    """The running command: when it started, and interrupts that came too late to stop it."""
+
+    started: float | None = None
+    late: list[int] = []  # noqa: RUF012 - reset by main for each command
+
+
+def _output_written() -> bool:
+    """Whether the running command has moved its output into place (it has succeeded)."""
+    outputs = sys.modules.get("optimizer.outputs")
+    return bool(_Run.started is not None and outputs and outputs.written_since(_Run.started))
+
+
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    """SIGINT and SIGTERM: stop the solvers and unwind like Ctrl-C, cleaning up."""
+    """SIGINT and SIGTERM: stop the solvers and unwind like Ctrl-C, cleaning up.
+
+    Once the output is in place the run has succeeded: the signal is only noted, and
+    the command finishes normally (exit 0) saying so.
+    """
+    if _output_written():
+        _Run.late.append(signum)
+        return
     _stop_solvers()
     raise KeyboardInterrupt
 
@@ -462,13 +584,10 @@ def _signals_interrupt() -> Iterator[None]:
             clear_stop()
 
 
-def _interrupted_message(started: float) -> str:
-    """What an interrupt left behind: nothing, or an output that was already complete."""
-    outputs = sys.modules.get("optimizer.outputs")
-    written = outputs.written_since(started) if outputs is not None else []
-    if written:
-        return f"Interrupted after {written[-1]} was written (it is complete)."
-    return "Interrupted; nothing was written."
+def _late_note(command: str) -> str:
+    """The line a run ends with when an interrupt came after its output was written."""
+    what = "the plan" if command in ("demo", "plan", "sites", "routes") else "the output"
+    return f"(an interrupt arrived after {what} was written; it is complete)"
 
 
 def _progress_reporter(args: argparse.Namespace) -> progress.Reporter | None:
@@ -486,6 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 1
     args.started = time.perf_counter()
+    _Run.started, _Run.late = args.started, []
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(message)s",
@@ -493,7 +613,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         with _signals_interrupt(), progress.reporting(_progress_reporter(args)):
-            return _COMMANDS[args.command](args)
+            code = _COMMANDS[args.command](args)
+        if _Run.late:
+            print(_late_note(args.command))
+        return code
     except OptimizerError as exc:
         label = {1: "Input error", 2: "Infeasible", 3: "Internal error"}.get(exc.exit_code, "Error")
         print(f"{label}: {exc}", file=sys.stderr)
@@ -502,7 +625,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"File error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(_interrupted_message(args.started), file=sys.stderr)
+        if _output_written():  # the output is complete: the run has succeeded
+            print(_late_note(args.command))
+            return 0
+        print("Interrupted; nothing was written.", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so plainly, show the trace only when asked
         print(

@@ -21,6 +21,7 @@ from optimizer.outputs import (
     check_output_file,
     check_output_folder,
     commit,
+    csv_header_is,
     discard,
     make_temp_folder,
     scenario_inputs,
@@ -251,12 +252,24 @@ def demand_command(
     samples: int = 0,
     seed: int = 0,
     network_override: Path | None = None,
+    force: bool = False,
 ) -> str:
-    """``optimizer demand``: write the estimates (or samples) as CSV, return a summary."""
+    """``optimizer demand``: write the estimates (or samples) as CSV, return a summary.
+
+    An existing ``out`` is replaced only with ``force``, and only when it is a demand
+    CSV written earlier (its header is ours); never an input of the run.
+    """
     from optimizer import demand as dm
+    from optimizer.demand.estimate import COLUMNS
 
     scenario = load_scenario(scenario_path)
-    check_output_file(out, scenario_inputs(scenario, network_override))
+    check_output_file(
+        out,
+        scenario_inputs(scenario, network_override),
+        force=force,
+        ours=csv_header_is(COLUMNS, ["sample", *COLUMNS]),
+        what="demand CSV",
+    )
     network = None
     if network_override is not None or scenario.network.demo or scenario.network.file:
         try:

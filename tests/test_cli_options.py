@@ -179,3 +179,88 @@ def test_validate_checks_the_network_given_on_the_command_line(
     out = capsys.readouterr().out.splitlines()
     assert any(line.strip().startswith("road network:") for line in out)
     assert re.fullmatch(r".*scenario\.toml: OK, \d+\.\d s", out[-1])
+
+
+# ---------------------------------------------------------------------------------
+# Values the parser refuses (exit 1, a message naming the option and the range)
+
+SCENARIO = str(demo_scenario_path())
+
+
+def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("seed", ["-1", "2147483648", "1.5", "abc", ""])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["demo"],
+        ["plan", SCENARIO, "--out", "x"],
+        ["sites", SCENARIO, "--out", "x"],
+        ["routes", SCENARIO, "--out", "x"],
+        ["demand", SCENARIO, "--out", "x.csv"],
+    ],
+)
+def test_seed_is_a_whole_number_the_solvers_accept(
+    command: list[str], seed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _usage_error([*command, "--seed", seed], capsys)
+    assert f"argument --seed: '{seed}' is not a whole number from 0 to 2147483647" in err
+
+
+def test_largest_seed_and_time_limit_are_accepted() -> None:
+    parser = _build_parser()
+    args = parser.parse_args(["plan", "s.toml", "--out", "x", "--seed", "2147483647"])
+    assert args.seed == 2**31 - 1
+    args = parser.parse_args(["demand", "s.toml", "--out", "x.csv", "--seed", "0"])
+    assert args.seed == 0
+    args = parser.parse_args(["demo", "--time-limit", "86400"])
+    assert args.time_limit == 86_400.0
+
+
+@pytest.mark.parametrize("limit", ["1e9", "100000", "86400.5"])
+@pytest.mark.parametrize(
+    "command", [["demo"], ["plan", SCENARIO, "--out", "x"], ["bench", "cvrp", "--out", "r.csv"]]
+)
+def test_time_limit_is_at_most_a_day(
+    command: list[str], limit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _usage_error([*command, "--time-limit", limit], capsys)
+    assert f"'{limit}' seconds is more than a day; give at most 86,400" in err
+
+
+def test_command_line_bounds_are_the_scenarios() -> None:
+    from optimizer import cli
+    from optimizer.scenario import limits
+
+    assert cli.MAX_SEED == limits.MAX_SEED
+    assert cli.MAX_TIME_LIMIT_S == limits.MAX_TIME_LIMIT_S
+
+
+@pytest.mark.parametrize(
+    ("command", "needle"),
+    [
+        (["demo"], "give a folder name"),
+        (["plan", SCENARIO], "give a folder name"),
+        (["compare", "a", "b"], "give a file name"),
+        (["demand", SCENARIO], "give a file name"),
+        (["network", "--file", "g.osm"], "give a file name"),
+        (["bench", "cvrp"], "give a file name"),
+    ],
+)
+def test_empty_out_is_refused(
+    command: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _usage_error([*command, "--out", ""], capsys)
+    assert "--out is empty" in err and needle in err
+
+
+@pytest.mark.parametrize("command", ["compare", "demand", "network", "bench"])
+def test_single_file_commands_take_force(command: str) -> None:
+    assert "--force" in _subparsers(_build_parser())[command].format_help()

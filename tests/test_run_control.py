@@ -160,9 +160,103 @@ def test_force_refuses_what_is_not_our_plan_folder(
 def test_unwritable_place_fails_before_solving(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    blocker = tmp_path / "file"
+    blocker = tmp_path / "first_points.csv"
     blocker.write_text("not a folder")
-    _refused(capsys, ["demo", "--out", str(blocker / "plan")], "cannot write here")
+    _refused(
+        capsys,
+        ["demo", "--out", str(blocker / "sub")],
+        f"{blocker} is a file, so it can't hold the folder sub",
+    )
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_out_that_is_a_file_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], force: list[str]
+) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    err = _refused(capsys, ["demo", "--out", str(target), *force], "is a file, not a folder")
+    assert "--force" not in err
+    assert target.read_text() == "mine"
+
+
+def test_out_name_too_long_says_to_choose_a_shorter_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / ("p" * 300)
+    err = _refused(capsys, ["demo", "--out", str(out)], "is 300 characters long")
+    assert "choose a shorter folder name for --out" in err
+    assert "Errno" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_force_refuses_a_symlink_and_leaves_nothing_hidden(
+    old_plan: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "earlier"
+    shutil.copytree(old_plan, target)
+    before = _snapshot(target)
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    err = _refused(capsys, ["demo", "--out", str(link), "--force"], "is a symbolic link")
+    assert f"--out {target.resolve()}" in err  # the fix names the folder itself
+    assert link.is_symlink() and _snapshot(target) == before
+    assert _hidden(tmp_path) == []
+
+
+def test_force_refuses_a_folder_it_could_not_delete(
+    old_plan: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "roplan"
+    shutil.copytree(old_plan, out)
+    real_access = os.access
+
+    def read_only(path: Any, mode: int, **kwargs: Any) -> bool:  # chmod 555 as a user
+        if Path(path) == out and mode & os.W_OK:
+            return False
+        return real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", read_only)
+    assert "read-only" in (outputs.removal_refusal(out) or "")
+    err = _refused(capsys, ["demo", "--out", str(out), "--force"], "--force cannot replace")
+    assert str(out) in err and "chmod -R u+w" in err
+    monkeypatch.undo()
+    assert outputs.removal_refusal(out) is None
+    assert _hidden(tmp_path) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may delete from a read-only folder")
+def test_force_refuses_a_read_only_plan_folder(
+    old_plan: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "roplan"
+    shutil.copytree(old_plan, out)
+    out.chmod(0o555)
+    try:
+        _refused(capsys, ["demo", "--out", str(out), "--force"], "is read-only")
+    finally:
+        out.chmod(0o755)
+    assert _hidden(tmp_path) == []
+
+
+def test_old_folder_left_behind_is_reported_with_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    out, tmp = _new_and_old(tmp_path)
+
+    def rmtree_fails(path: Any, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree_fails)
+    commit(tmp, out, force=True)
+    assert json.loads((out / "plan.json").read_text())["v"] == "new"
+    (left,) = _hidden(tmp_path)
+    assert left.startswith(".plan.old-")
+    assert str(tmp_path / left) in caplog.text and "delete that folder by hand" in caplog.text
 
 
 def test_demand_refuses_to_overwrite_an_input(

@@ -222,6 +222,7 @@ def render_comparison(
         )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        '<meta name="generator" content="optimizer compare">'  # outputs.COMPARE_MARKER
         f"<title>Scenario comparison</title><style>{_CSS}</style></head><body><main>"
         f"<h1>Scenario comparison ({len(plans)} plans)</h1>"
         "<div class='note'>★ and green: best value in the row. Δ: each plan minus the "
