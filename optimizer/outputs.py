@@ -25,6 +25,7 @@ from optimizer.errors import InputError
 from optimizer.stages.assemble import SCHEMA_VERSION
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from optimizer.plan_types import Plan
     from optimizer.scenario import Scenario
 
 __all__ = [
@@ -479,9 +480,7 @@ def _remove_old(backup: Path, out: Path) -> None:
         )
 
 
-def write_plan_folder(
-    plan: dict[str, Any], out: Path, *, force: bool, inputs: Iterable[Path] = ()
-) -> Path:
+def write_plan_folder(plan: Plan, out: Path, *, force: bool, inputs: Iterable[Path] = ()) -> Path:
     """Write every output into a temporary folder, then move it into place at once."""
     from optimizer.report import write_outputs
 

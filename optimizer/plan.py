@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from optimizer import progress
 from optimizer.errors import InputError
@@ -27,6 +27,7 @@ from optimizer.outputs import (
     scenario_inputs,
     write_file,
 )
+from optimizer.plan_types import Plan
 from optimizer.scenario import Scenario, load_scenario
 from optimizer.stages.assemble import SCHEMA_VERSION, DayRoutes, Stage, assemble_plan
 from optimizer.stages.prepare import load_road_network, prepare
@@ -126,7 +127,9 @@ def build_plan(
             )
             routed.append(DayRoutes(day, problem, plan, node_loc))
     progress.report("assembling the plan…")
-    return assemble_plan(
+    # A Plan (optimizer.plan_types); typed as a plain dict until optimizer.plan_scenario
+    # (optimizer/__init__.py) declares Plan too.
+    result: Plan = assemble_plan(
         prep,
         stage=stage,
         sites=sites,
@@ -135,6 +138,7 @@ def build_plan(
         seed=seed,
         open_ids=open_ids,
     )
+    return cast(dict[str, Any], result)
 
 
 def read_open_sites(plan_dir: Path, scenario: Scenario) -> set[str]:
@@ -167,7 +171,7 @@ class Written:
     """What a run produced: the folder, the plan in it and the run's wall time."""
 
     out: Path
-    plan: dict[str, Any]
+    plan: Plan
     seconds: float
 
 
@@ -199,15 +203,18 @@ def run_plan(
     open_sites = read_open_sites(sites_from, scenario) if sites_from is not None else None
     tmp = make_temp_folder(out)
     try:
-        plan = build_plan(
-            scenario,
-            stage=stage,
-            network_override=network_override,
-            time_limit_s=time_limit_s,
-            seed=seed,
-            open_sites=open_sites,
-            days=days,
-            started=started,
+        plan = cast(
+            Plan,
+            build_plan(
+                scenario,
+                stage=stage,
+                network_override=network_override,
+                time_limit_s=time_limit_s,
+                seed=seed,
+                open_sites=open_sites,
+                days=days,
+                started=started,
+            ),
         )
         progress.report("writing the plan folder…")
         write_outputs(plan, tmp)

@@ -511,7 +511,7 @@ def test_shift_times_come_from_depot_stops_not_list_order(plan: dict[str, Any]) 
     assert shift_times(route) == (first["departure_min"], last["arrival_min"])
 
 
-def test_sheet_shows_truck_body_volume_and_street_when_the_plan_has_them(
+def test_sheet_shows_truck_body_volume_from_the_plans_fleet(
     plan: dict[str, Any], tmp_path: Path
 ) -> None:
     side = next(vt for vt in plan["fleet"] if vt["id"] == "side_loader")
@@ -522,15 +522,12 @@ def test_sheet_shows_truck_body_volume_and_street_when_the_plan_has_them(
     html = next(iter(write_route_sheets(plan, tmp_path / "c").values())).read_text(encoding="utf-8")
     assert "body volume not in the plan" in html
     plan["fleet"] = [
-        {"id": "side_loader", "capacity_t": 11, "capacity_m3": 20, "compaction_ratio": 4},
-        {"id": "recyclables_truck", "capacity_t": 6, "capacity_m3": 20, "compaction_ratio": 3},
+        {**vt, "capacity_t": 11, "body_m3": 20, "compaction_ratio": 4} for vt in [side]
     ]
-    for p in plan["points"]:
-        p["street"] = f"улица {p['id']}"
     paths = write_route_sheets(plan, tmp_path / "b")
     html = paths["side_loader-1"].read_text(encoding="utf-8")
     assert "payload 11.0 t · body 20.0 m³ (holds 80 m³ of loose waste at compaction 4.0)" in html
     route = next(r for r in plan["routes"] if r["vehicle_id"] == "side_loader-1")
     stop = next(s for s in route["stops"] if s["kind"] == "stop")
     row = next(r for r in sheet_rows(html) if r[0] == str(stop["seq"]))
-    assert row[6] == f"улица {stop['ref_id']}"
+    assert row[6] == ""  # plans carry no street (Point has no such key)

@@ -26,12 +26,14 @@ Outputs:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .compare import load_plan, relative_href, render_comparison
+from optimizer.plan_types import Plan, load_plan
+
+from .compare import relative_href, render_comparison
 from .geojson import routes_geojson, sites_geojson, write_geojson
 from .html_report import render_report
 from .map import build_map
@@ -56,14 +58,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"plan value of type {type(value).__name__} is not JSON serialisable")
 
 
-def write_map(plan: Mapping[str, Any], path: Path, *, online: bool = False) -> Path:
+def write_map(plan: Plan, path: Path, *, online: bool = False) -> Path:
     """Render the plan map to ``path`` (self-contained unless ``online``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     build_map(plan, online=online).save(str(path))
     return path
 
 
-def write_outputs(plan: dict[str, Any], out_dir: Path, *, online: bool = False) -> list[Path]:
+def write_outputs(plan: Plan, out_dir: Path, *, online: bool = False) -> list[Path]:
     """Write the plan folder and return the paths written.
 
     Files: ``plan.json``, ``routes.csv``, ``sites.csv``, ``routes.geojson``,

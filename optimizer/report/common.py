@@ -8,6 +8,17 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from optimizer.plan_types import (
+    LonLat,
+    MultiPolygonGeometry,
+    Plan,
+    Point,
+    PolygonGeometry,
+    Route,
+    Stop,
+    Stream,
+)
+
 __all__ = [
     "FACILITY_LETTER",
     "FACILITY_TYPE_COLOR",
@@ -29,11 +40,12 @@ __all__ = [
     "sorted_routes",
     "stop_stream",
     "streams_by_id",
+    "zone_polygons",
 ]
 
 #: Collection points keyed by ``(point id, stream id)``: one physical site has
 #: one record per stream collected there, all sharing the point id.
-PointIndex = dict[tuple[str, str], dict[str, Any]]
+PointIndex = dict[tuple[str, str], Point]
 
 # Distinct, colour-blind-friendly-ish hues; red is kept for protection zones and
 # grey for streets, so neither appears here.
@@ -130,9 +142,9 @@ def fmt_money(value: Any) -> str:
     return fmt_int(v)
 
 
-def sorted_routes(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+def sorted_routes(plan: Plan) -> list[Route]:
     """The plan's routes ordered by day, vehicle and id (stable colour order)."""
-    routes: Sequence[dict[str, Any]] = plan.get("routes") or []
+    routes: Sequence[Route] = plan.get("routes") or []
     return sorted(
         routes,
         key=lambda r: (
@@ -154,27 +166,31 @@ def route_color(index: int) -> str:
     return ROUTE_PALETTE[index % len(ROUTE_PALETTE)]
 
 
-def route_label(route: Mapping[str, Any]) -> str:
+def route_label(route: Route) -> str:
     """Short human label: ``T1 · day 1 · R1``."""
     return f"{route.get('vehicle_id', '?')} · day {route.get('day', '?')} · {route['id']}"
 
 
-def points_by_id(plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def points_by_id(plan: Plan) -> dict[str, Point]:
     """Collection points keyed by id."""
     return {str(p["id"]): p for p in plan.get("points") or []}
 
 
-def streams_by_id(plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def streams_by_id(plan: Plan) -> dict[str, Stream]:
     """Waste streams keyed by id."""
     return {str(s["id"]): s for s in plan.get("streams") or []}
 
 
-def iter_lonlat(plan: Mapping[str, Any]) -> Iterable[tuple[float, float]]:
+def iter_lonlat(plan: Plan) -> Iterable[tuple[float, float]]:
     """Every coordinate that must be visible when the map opens."""
-    for key in ("points", "depots", "facilities"):
-        for item in plan.get(key) or []:
-            if item.get("lon") is not None and item.get("lat") is not None:
-                yield float(item["lon"]), float(item["lat"])
+    located: list[Mapping[str, Any]] = [
+        *(plan.get("points") or []),
+        *(plan.get("depots") or []),
+        *(plan.get("facilities") or []),
+    ]
+    for item in located:
+        if item.get("lon") is not None and item.get("lat") is not None:
+            yield float(item["lon"]), float(item["lat"])
     for route in plan.get("routes") or []:
         for lon, lat in route_geometry(route):
             yield float(lon), float(lat)
@@ -182,7 +198,7 @@ def iter_lonlat(plan: Mapping[str, Any]) -> Iterable[tuple[float, float]]:
             yield float(stop["lon"]), float(stop["lat"])
 
 
-def data_bounds(plan: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
+def data_bounds(plan: Plan) -> tuple[float, float, float, float] | None:
     """``(min_lon, min_lat, max_lon, max_lat)`` of the plan's data, or the network
     bbox when the plan has no located objects, or ``None``."""
     lons: list[float] = []
@@ -192,7 +208,8 @@ def data_bounds(plan: Mapping[str, Any]) -> tuple[float, float, float, float] | 
         lats.append(lat)
     if lons:
         return min(lons), min(lats), max(lons), max(lats)
-    bbox = (plan.get("network") or {}).get("bbox")
+    network = plan.get("network")
+    bbox = network.get("bbox") if network else None
     if bbox and len(bbox) == 4:
         return float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])
     return None
@@ -221,7 +238,22 @@ def simplify_lines(
     return [shapely.get_coordinates(g).tolist() for g in simple.tolist()]
 
 
-def route_geometry(route: Mapping[str, Any]) -> list[list[float]]:
+def zone_polygons(
+    geometry: PolygonGeometry | MultiPolygonGeometry | None,
+) -> list[list[list[LonLat]]]:
+    """The polygons (lists of lon/lat rings) of a zone's Polygon or MultiPolygon."""
+    if not geometry:
+        return []
+    kind = geometry.get("type")
+    coords: Any = geometry.get("coordinates") or []  # depth depends on the kind
+    if kind == "Polygon":
+        return [list(coords)]
+    if kind == "MultiPolygon":
+        return list(coords)
+    return []
+
+
+def route_geometry(route: Route) -> list[list[float]]:
     """The route's street geometry as ``[[lon, lat], ...]``; the straight stop
     sequence when the plan has none."""
     geom = route.get("geometry")
@@ -230,7 +262,7 @@ def route_geometry(route: Mapping[str, Any]) -> list[list[float]]:
     return [[float(s["lon"]), float(s["lat"])] for s in route.get("stops") or []]
 
 
-def points_by_key(plan: Mapping[str, Any]) -> PointIndex:
+def points_by_key(plan: Plan) -> PointIndex:
     """Collection points keyed by ``(point id, stream id)``.
 
     Several streams share one point id (a container site with a green and a
@@ -248,7 +280,7 @@ def _split_ref(ref: Any) -> tuple[str, str]:
     return key, ""
 
 
-def find_point(points: PointIndex, ref: Any, stream: Any = None) -> dict[str, Any] | None:
+def find_point(points: PointIndex, ref: Any, stream: Any = None) -> Point | None:
     """The collection-point record of a stop or unserved item.
 
     Looked up by ``(point id, stream)``; ``ref`` may also be
@@ -263,7 +295,7 @@ def find_point(points: PointIndex, ref: Any, stream: Any = None) -> dict[str, An
     return matches[0] if len(matches) == 1 else None
 
 
-def stop_stream(stop: Mapping[str, Any], points: PointIndex | None = None) -> str:
+def stop_stream(stop: Stop, points: PointIndex | None = None) -> str:
     """Stream id of a route stop: the stop's own ``stream`` (plan.json schema v1).
 
     Older plans without it fall back to a ``|stream`` suffix of ``ref_id``,
@@ -276,10 +308,10 @@ def stop_stream(stop: Mapping[str, Any], points: PointIndex | None = None) -> st
     if suffix:
         return suffix
     point = find_point(points or {}, pid)
-    return str((point or {}).get("stream") or "")
+    return str(point.get("stream") or "") if point else ""
 
 
-def shift_times(route: Mapping[str, Any]) -> tuple[float | None, float | None]:
+def shift_times(route: Route) -> tuple[float | None, float | None]:
     """``(start, end)`` minutes of a truck's day: leaving the depot, back at it.
 
     Taken from the ``depot_start`` / ``depot_end`` stops (first and last stop by

@@ -10,12 +10,13 @@ and the derivation is written under the table.  Route figures are per day
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
+
+from optimizer.plan_types import Facility, Plan, load_plan
 
 from .common import esc, fmt_money, fmt_num
 from .svg import mini_map_svg
@@ -23,6 +24,21 @@ from .svg import mini_map_svg
 __all__ = ["ROWS", "Row", "load_plan", "render_comparison"]
 
 DAYS_PER_YEAR = 365
+#: The Kpis keys the rows read (a Literal, so mypy checks them against Kpis).
+_KpiName = Literal[
+    "site_transport_tkm_per_year",
+    "residue_haul_tkm_per_year",
+    "cost_kzt",
+    "distance_km",
+    "co2e_t",
+    "co2e_net_t_per_year",
+    "tonnes",
+    "recycling_rate",
+    "landfilled_t_per_day",
+    "vehicles_used",
+    "unserved_stops",
+    "robustness",
+]
 
 
 @dataclass(frozen=True)
@@ -32,24 +48,24 @@ class Row:
     label: str
     unit: str
     better: str  # "low" or "high"
-    get: Callable[[Mapping[str, Any]], float | None]
+    get: Callable[[Plan], float | None]
     digits: int = 1
     percent: bool = False
     money: bool = False
 
 
-def _kpi(name: str) -> Callable[[Mapping[str, Any]], float | None]:
-    def get(plan: Mapping[str, Any]) -> float | None:
+def _kpi(name: _KpiName) -> Callable[[Plan], float | None]:
+    def get(plan: Plan) -> float | None:
         value = (plan.get("kpis") or {}).get(name)
         return None if value is None else float(value)
 
     return get
 
 
-def _kpi_per_day(name: str) -> Callable[[Mapping[str, Any]], float | None]:
+def _kpi_per_day(name: _KpiName) -> Callable[[Plan], float | None]:
     """A route KPI per day: multi-day plans store totals over ``plan_days``."""
 
-    def get(plan: Mapping[str, Any]) -> float | None:
+    def get(plan: Plan) -> float | None:
         k = plan.get("kpis") or {}
         value = k.get(name)
         days = max(1, int(k.get("plan_days") or 1))
@@ -58,11 +74,11 @@ def _kpi_per_day(name: str) -> Callable[[Mapping[str, Any]], float | None]:
     return get
 
 
-def _open_facilities(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _open_facilities(plan: Plan) -> list[Facility]:
     return [f for f in plan.get("facilities") or [] if f.get("open")]
 
 
-def capex(plan: Mapping[str, Any]) -> float | None:
+def capex(plan: Plan) -> float | None:
     """``kpis.capex_kzt`` or the capex of the open facilities."""
     k = plan.get("kpis") or {}
     if k.get("capex_kzt") is not None:
@@ -70,7 +86,7 @@ def capex(plan: Mapping[str, Any]) -> float | None:
     return float(sum(float(f.get("capex_kzt") or 0) for f in _open_facilities(plan)))
 
 
-def opex(plan: Mapping[str, Any]) -> float | None:
+def opex(plan: Plan) -> float | None:
     """``kpis.opex_kzt_per_year`` or open sites' opex + daily transport x 365."""
     k = plan.get("kpis") or {}
     if k.get("opex_kzt_per_year") is not None:
@@ -79,13 +95,13 @@ def opex(plan: Mapping[str, Any]) -> float | None:
     return float(sites + float(k.get("cost_kzt") or 0) * DAYS_PER_YEAR)
 
 
-def _npv(plan: Mapping[str, Any]) -> float | None:
+def _npv(plan: Plan) -> float | None:
     k = plan.get("kpis") or {}
     value = k.get("npv_kzt")
     return None if value is None else float(value)
 
 
-def _fac_use(plan: Mapping[str, Any]) -> float | None:
+def _fac_use(plan: Plan) -> float | None:
     vals = [
         float(f["utilisation"]) for f in _open_facilities(plan) if f.get("utilisation") is not None
     ]
@@ -110,14 +126,6 @@ ROWS: tuple[Row, ...] = (
     Row("Facility use (avg)", "%", "high", _fac_use, 0, percent=True),
     Row("Robustness", "share of demand samples", "high", _kpi("robustness"), 2),
 )
-
-
-def load_plan(plan_dir: Path) -> dict[str, Any]:
-    """Read ``plan.json`` from a plan folder (or a path to the file itself)."""
-    path = plan_dir / "plan.json" if plan_dir.is_dir() else plan_dir
-    with path.open(encoding="utf-8") as fh:
-        data: dict[str, Any] = json.load(fh)
-    return data
 
 
 _CSS = """
@@ -172,7 +180,7 @@ def _difference(row: Row, value: float | None, base: float | None) -> tuple[str,
 
 
 def render_comparison(
-    plans: Sequence[Mapping[str, Any]],
+    plans: Sequence[Plan],
     *,
     names: Sequence[str] | None = None,
     links: Sequence[Sequence[tuple[str, str]]] | None = None,

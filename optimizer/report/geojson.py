@@ -14,6 +14,8 @@ from typing import Any
 import shapely
 from shapely.geometry import mapping, shape
 
+from optimizer.plan_types import MultiPolygonGeometry, Plan, PolygonGeometry
+
 from .common import fmt_hhmm, points_by_key, route_color, route_geometry, sorted_routes, stop_stream
 
 __all__ = [
@@ -33,7 +35,7 @@ def _feature(geometry: dict[str, Any], properties: dict[str, Any], fid: str) -> 
     return {"type": "Feature", "id": fid, "geometry": geometry, "properties": properties}
 
 
-def routes_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
+def routes_geojson(plan: Plan) -> dict[str, Any]:
     """Route lines (one per vehicle and day) and their stops as points.
 
     Each stop feature carries the stop's own ``stream`` (collection stops only).
@@ -94,7 +96,7 @@ def routes_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _rfc_polygon(geometry: Mapping[str, Any]) -> dict[str, Any] | None:
+def _rfc_polygon(geometry: PolygonGeometry | MultiPolygonGeometry) -> dict[str, Any] | None:
     """A Polygon/MultiPolygon with RFC 7946 winding, or ``None`` if invalid."""
     try:
         geom = shape(dict(geometry))
@@ -113,7 +115,7 @@ def _rfc_polygon(geometry: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"type": out["type"], "coordinates": out["coordinates"]}
 
 
-def sites_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
+def sites_geojson(plan: Plan) -> dict[str, Any]:
     """Depots and facilities as points, protection zones as polygons."""
     features: list[dict[str, Any]] = []
     for dep in plan.get("depots") or []:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
+
+from optimizer.plan_types import Plan, Route
 
 from .common import (
     FACILITY_TYPE_COLOR,
@@ -80,13 +82,13 @@ def _card(label: str, value: str, unit: str = "", bad: bool = False) -> str:
     )
 
 
-def has_routes(plan: Mapping[str, Any]) -> bool:
+def has_routes(plan: Plan) -> bool:
     """Whether the plan planned collection routes (a ``sites`` run has none)."""
     stage = str((plan.get("scenario") or {}).get("stage") or "")
     return bool(plan.get("routes")) or stage not in ("sites", "")
 
 
-def _route_unit(plan: Mapping[str, Any], unit: str) -> str:
+def _route_unit(plan: Plan, unit: str) -> str:
     """A route figure's unit: ``km per day`` or ``km over 7 days``."""
     days = _days(plan)
     return f"{unit} per day" if days == 1 else f"{unit} over {days} days"
@@ -96,7 +98,7 @@ def _pct(value: Any, digits: int = 0) -> str:
     return fmt_num(float(value) * 100, digits) if value is not None else "—"
 
 
-def _route_cards(plan: Mapping[str, Any]) -> str:
+def _route_cards(plan: Plan) -> str:
     """Collection figures (per plan day, or totals over the plan's days)."""
     k = plan.get("kpis") or {}
     routes = plan.get("routes") or []
@@ -126,7 +128,26 @@ def _route_cards(plan: Mapping[str, Any]) -> str:
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
-def _site_cards(plan: Mapping[str, Any]) -> str:
+#: The Kpis keys shown as site cards (a Literal, so mypy checks them against Kpis).
+_SiteKpi = Literal[
+    "capex_kzt",
+    "opex_kzt_per_year",
+    "npv_kzt",
+    "sites_cost_kzt_per_year",
+    "site_transport_tkm_per_year",
+    "site_transport_kzt_per_year",
+    "tonnes_generated_per_day",
+    "recycled_t_per_day",
+    "landfilled_t_per_day",
+    "residue_t_per_day",
+    "residue_haul_tkm_per_year",
+    "co2e_net_t_per_year",
+    "sites_open",
+    "vehicles_available",
+]
+
+
+def _site_cards(plan: Plan) -> str:
     """Site and investment figures: capex once, money and CO₂e per year, flows per day."""
     k = plan.get("kpis") or {}
     open_fac = [
@@ -138,7 +159,7 @@ def _site_cards(plan: Mapping[str, Any]) -> str:
     num0 = lambda v: fmt_num(v, 0)  # noqa: E731
     num1 = lambda v: fmt_num(v, 1)  # noqa: E731
     # (label, kpi key, unit, format); shown only when the plan has the figure.
-    rows: tuple[tuple[str, str, str, Any], ...] = (
+    rows: tuple[tuple[str, _SiteKpi, str, Any], ...] = (
         ("Capex", "capex_kzt", "KZT, once", _money),
         ("Opex", "opex_kzt_per_year", "KZT per year", _money),
         ("Present cost (NPV)", "npv_kzt", "KZT, whole horizon", _money),
@@ -171,14 +192,12 @@ def _site_cards(plan: Mapping[str, Any]) -> str:
                 bad=share < 0.9,
             )
         )
-    if k.get("truck_utilisation") is not None:
-        cards.append(_card("Truck utilisation", _pct(k["truck_utilisation"]), "%"))
     if not cards:
         return '<p class="note">The plan carries no site figures.</p>'
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
-def _residue_table(plan: Mapping[str, Any]) -> str:
+def _residue_table(plan: Plan) -> str:
     """Residue hauls from sorting/transfer sites to landfills (two-tier plans)."""
     flows = plan.get("residue_flows") or []
     if not flows:
@@ -199,7 +218,7 @@ def _residue_table(plan: Mapping[str, Any]) -> str:
     )
 
 
-def _load_chart(routes: Sequence[Mapping[str, Any]]) -> str:
+def _load_chart(routes: Sequence[Route]) -> str:
     bars = []
     for i, r in enumerate(routes[:MAX_CHART_ROWS]):
         peak = max((float(s.get("load_after_t") or 0) for s in r.get("stops") or []), default=0)
@@ -223,7 +242,7 @@ def _load_chart(routes: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def _util_chart(plan: Mapping[str, Any]) -> str:
+def _util_chart(plan: Plan) -> str:
     bars = []
     for f in (plan.get("facilities") or [])[:MAX_CHART_ROWS]:
         util = float(f.get("utilisation") or 0.0)
@@ -248,7 +267,7 @@ def _util_chart(plan: Mapping[str, Any]) -> str:
     )
 
 
-def _cost_chart(plan: Mapping[str, Any]) -> str:
+def _cost_chart(plan: Plan) -> str:
     """Transport cost by truck type plus the day's share of the yearly site costs."""
     by_type: dict[str, float] = defaultdict(float)
     for r in plan.get("routes") or []:
@@ -275,10 +294,10 @@ def _cost_chart(plan: Mapping[str, Any]) -> str:
     )
 
 
-def _site_cost_chart(plan: Mapping[str, Any]) -> str:
+def _site_cost_chart(plan: Plan) -> str:
     """Yearly money of a site plan: fixed site costs, opex, transport to the sites."""
     k = plan.get("kpis") or {}
-    items = (
+    items: tuple[tuple[str, _SiteKpi, str], ...] = (
         ("fixed site costs", "sites_cost_kzt_per_year", "#7c2d12"),
         ("opex", "opex_kzt_per_year", "#b45309"),
         ("transport to sites", "site_transport_kzt_per_year", "#2563eb"),
@@ -300,7 +319,7 @@ def _site_cost_chart(plan: Mapping[str, Any]) -> str:
     )
 
 
-def _figures_scope(plan: Mapping[str, Any]) -> str:
+def _figures_scope(plan: Plan) -> str:
     """How the collection figures are counted: per day, or totals over the days."""
     days = _days(plan)
     if days == 1:
@@ -308,12 +327,12 @@ def _figures_scope(plan: Mapping[str, Any]) -> str:
     return f"totals over {days} plan days; trucks = the busiest day"
 
 
-def _days(plan: Mapping[str, Any]) -> int:
+def _days(plan: Plan) -> int:
     """How many consecutive days the plan routes (1 for a day plan or a site plan)."""
     return int((plan.get("kpis") or {}).get("plan_days") or 1)
 
 
-def _days_table(plan: Mapping[str, Any]) -> str:
+def _days_table(plan: Plan) -> str:
     """One row per plan day (multi-day plans only)."""
     rows = (plan.get("kpis") or {}).get("route_kpis_by_day") or []
     if len(rows) < 2:
@@ -334,7 +353,7 @@ def _days_table(plan: Mapping[str, Any]) -> str:
     )
 
 
-def _routes_table(routes: Sequence[Mapping[str, Any]], sheets: Mapping[str, str]) -> str:
+def _routes_table(routes: Sequence[Route], sheets: Mapping[str, str]) -> str:
     head = (
         "<tr><th>Route</th><th>Vehicle</th><th>Type</th><th class='n'>Day</th>"
         "<th class='n'>Stops</th><th class='n'>Unloads</th><th>Leaves depot</th><th>Back</th>"
@@ -364,7 +383,7 @@ def _routes_table(routes: Sequence[Mapping[str, Any]], sheets: Mapping[str, str]
     return f'<table class="t routes"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _facilities_table(plan: Mapping[str, Any]) -> str:
+def _facilities_table(plan: Plan) -> str:
     head = (
         "<tr><th>Id</th><th>Name</th><th>Type</th><th>State</th><th>Open</th>"
         "<th class='n'>Capacity t per day</th><th class='n'>Used t per day</th><th class='n'>Use</th>"
@@ -399,7 +418,7 @@ def _list(items: Sequence[Any], css: str = "") -> str:
 
 
 def render_report(
-    plan: Mapping[str, Any],
+    plan: Plan,
     *,
     sheets: Mapping[str, str] | None = None,
     links: Sequence[tuple[str, str]] = (),

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import folium
 import shapely
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
+
+from optimizer.plan_types import MultiPolygonGeometry, Plan, PolygonGeometry, Route
 
 from .common import (
     FACILITY_TYPE_COLOR,
@@ -41,6 +43,7 @@ from .common import (
     sorted_routes,
     stop_stream,
     streams_by_id,
+    zone_polygons,
 )
 from .map_parts import (
     ARROW_JS,
@@ -80,7 +83,7 @@ class _Script(MacroElement):
         self.code = code
 
 
-def count_stops(plan: Mapping[str, Any]) -> int:
+def count_stops(plan: Plan) -> int:
     """Number of collection stops (``kind == "stop"``) over all routes."""
     return sum(
         1 for r in plan.get("routes") or [] for s in r.get("stops") or [] if s.get("kind") == "stop"
@@ -92,7 +95,7 @@ def _ll(coords: Sequence[Sequence[float]], digits: int = 5) -> list[list[float]]
     return [[round(float(c[1]), digits), round(float(c[0]), digits)] for c in coords]
 
 
-def _tolerances(plan: Mapping[str, Any], n_stops: int) -> tuple[float, float]:
+def _tolerances(plan: Plan, n_stops: int) -> tuple[float, float]:
     """Simplification tolerance in degrees for (streets, routes), by plan size."""
     streets = (plan.get("network") or {}).get("streets") or []
     vertices = sum(len(s) for s in streets)
@@ -104,7 +107,7 @@ def _tolerances(plan: Mapping[str, Any], n_stops: int) -> tuple[float, float]:
     return street_tol, route_tol
 
 
-def _add_streets(m: folium.Map, plan: Mapping[str, Any], tolerance: float) -> None:
+def _add_streets(m: folium.Map, plan: Plan, tolerance: float) -> None:
     streets = (plan.get("network") or {}).get("streets") or []
     lines = simplify_lines(streets, tolerance)
     if not lines:
@@ -121,7 +124,7 @@ def _add_streets(m: folium.Map, plan: Mapping[str, Any], tolerance: float) -> No
     fg.add_to(m)
 
 
-def _add_catchments(m: folium.Map, plan: Mapping[str, Any]) -> None:
+def _add_catchments(m: folium.Map, plan: Plan) -> None:
     pts = points_by_id(plan)
     fg = folium.FeatureGroup(name="Catchment areas", show=True)
     drawn = 0
@@ -163,22 +166,21 @@ def _add_catchments(m: folium.Map, plan: Mapping[str, Any]) -> None:
         fg.add_to(m)
 
 
-def _polygon_rings(geometry: Mapping[str, Any]) -> list[list[list[list[float]]]]:
+def _polygon_rings(
+    geometry: PolygonGeometry | MultiPolygonGeometry | None,
+) -> list[list[list[list[float]]]]:
     """Polygons of a GeoJSON Polygon/MultiPolygon as lists of lat/lon rings."""
-    gtype = geometry.get("type")
-    coords = geometry.get("coordinates") or []
-    polys = [coords] if gtype == "Polygon" else coords if gtype == "MultiPolygon" else []
-    return [[_ll(ring) for ring in poly] for poly in polys]
+    return [[_ll(ring) for ring in poly] for poly in zone_polygons(geometry)]
 
 
-def _add_zones(m: folium.Map, plan: Mapping[str, Any]) -> None:
+def _add_zones(m: folium.Map, plan: Plan) -> None:
     zones = plan.get("zones") or []
     if not zones:
         return
     fg = folium.FeatureGroup(name="Sanitary protection zones", show=True)
     for zone in zones:
         tip = f"{zone.get('id')}: {zone.get('reason') or zone.get('kind')}"
-        for rings in _polygon_rings(zone.get("geometry") or {}):
+        for rings in _polygon_rings(zone.get("geometry")):
             folium.Polygon(
                 rings,
                 color=ZONE_COLOR,
@@ -201,7 +203,7 @@ def _add_zones(m: folium.Map, plan: Mapping[str, Any]) -> None:
     m.add_child(_Script(HATCH_JS))
 
 
-def _add_unserved(m: folium.Map, plan: Mapping[str, Any]) -> None:
+def _add_unserved(m: folium.Map, plan: Plan) -> None:
     """Collection points left out of every route: red rings with the reason."""
     unserved = plan.get("unserved") or []
     if not unserved:
@@ -238,7 +240,7 @@ def _add_unserved(m: folium.Map, plan: Mapping[str, Any]) -> None:
     fg.add_to(m)
 
 
-def _add_residue(m: folium.Map, plan: Mapping[str, Any]) -> None:
+def _add_residue(m: folium.Map, plan: Plan) -> None:
     """Residue hauls between sites (two-tier plans): dashed lines labelled in t/day."""
     flows = plan.get("residue_flows") or []
     sites = {f["id"]: f for f in plan.get("facilities") or []}
@@ -265,7 +267,7 @@ def _add_residue(m: folium.Map, plan: Mapping[str, Any]) -> None:
     fg.add_to(m)
 
 
-def _add_sites(m: folium.Map, plan: Mapping[str, Any]) -> None:
+def _add_sites(m: folium.Map, plan: Plan) -> None:
     fg = folium.FeatureGroup(name="Depots and facilities", show=True)
     for dep in plan.get("depots") or []:
         folium.Marker(
@@ -314,8 +316,8 @@ MAX_UNLOAD_MARKERS = 6
 
 def _add_route(
     m: folium.Map,
-    plan: Mapping[str, Any],
-    route: Mapping[str, Any],
+    plan: Plan,
+    route: Route,
     colour: str,
     large: bool,
     tolerance: float,
@@ -369,7 +371,8 @@ def _add_route(
             collected = max(0.0, load - prev_load)
             stream_id = stop_stream(stop, pts)
             point = find_point(pts, stop.get("ref_id"), stream_id)
-            stream_name = str((streams.get(stream_id) or {}).get("name", stream_id))
+            known = streams.get(stream_id)
+            stream_name = str(known.get("name", stream_id)) if known else stream_id
             if large:
                 compact.append(
                     [
@@ -484,7 +487,7 @@ def _add_route(
 
 
 def build_map(
-    plan: Mapping[str, Any],
+    plan: Plan,
     *,
     online: bool = False,
     large_threshold: int = LARGE_PLAN_STOPS,

@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from optimizer.plan_types import Facility, Plan, Point, Route, Stop
+
 from .common import (
     FACILITY_LETTER,
     FACILITY_TYPE_COLOR,
@@ -182,10 +184,10 @@ def popup_table(
 
 
 def stop_popup(
-    stop: Mapping[str, Any],
-    route: Mapping[str, Any],
+    stop: Stop,
+    route: Route,
     collected: float,
-    point: Mapping[str, Any] | None,
+    point: Point | None,
     stream_name: str,
     stream_id: str = "",
 ) -> str:
@@ -213,13 +215,11 @@ def stop_popup(
     ]
     if point and point.get("district"):
         rows.insert(2, ("District", esc(point["district"])))
-    if point and point.get("street"):
-        rows.insert(2, ("Street", esc(point["street"])))
     data = {"route": route.get("id"), "seq": stop.get("seq"), "stream": stream_id}
     return popup_table(f"Stop {esc(stop.get('seq'))} · {esc(stop.get('ref_id'))}", rows, data)
 
 
-def facility_popup(fac: Mapping[str, Any]) -> str:
+def facility_popup(fac: Facility) -> str:
     """Popup of a facility: type, state, capacity use bar, costs, exclusion reason."""
     util = fac.get("utilisation")
     cap = fac.get("capacity_t_per_day")
@@ -254,7 +254,7 @@ def facility_popup(fac: Mapping[str, Any]) -> str:
     return popup_table(f"{esc(fac.get('name') or fac['id'])} ({esc(fac['id'])})", rows)
 
 
-def facility_icon_html(fac: Mapping[str, Any]) -> str:
+def facility_icon_html(fac: Facility) -> str:
     """Marker HTML of a facility: colour and letter by type, outline by state."""
     ftype = str(fac.get("type", ""))
     state = str(fac.get("state", "existing"))
@@ -265,7 +265,7 @@ def facility_icon_html(fac: Mapping[str, Any]) -> str:
     return f'<div class="fac fac-{esc(state)}" style="--c:{colour}">{letter}{badge_html}</div>'
 
 
-def kpi_html(plan: Mapping[str, Any]) -> str:
+def kpi_html(plan: Plan) -> str:
     """Contents of the KPI box (title and the plan's headline figures).
 
     Route figures are per day (or totals over the plan days); a sites-only plan
@@ -311,7 +311,7 @@ def kpi_html(plan: Mapping[str, Any]) -> str:
     return f"<h4>{title}</h4><table>{body}</table>"
 
 
-def legend_html(plan: Mapping[str, Any], routes: Sequence[Mapping[str, Any]]) -> str:
+def legend_html(plan: Plan, routes: Sequence[Route]) -> str:
     """Contents of the legend control (routes, markers, facilities, areas)."""
     parts = ["<details open><summary><b>Legend</b></summary>"]
     if routes:

@@ -7,9 +7,10 @@ library and no network.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from optimizer.plan_types import Plan
 
 from .common import (
     FACILITY_TYPE_COLOR,
@@ -20,6 +21,7 @@ from .common import (
     route_geometry,
     simplify_lines,
     sorted_routes,
+    zone_polygons,
 )
 
 __all__ = ["Bar", "hbar_chart", "mini_map_svg"]
@@ -158,7 +160,7 @@ class _Projector:
         return "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
 
 
-def mini_map_svg(plan: Mapping[str, Any], width: int = 320, height: int = 240) -> str:
+def mini_map_svg(plan: Plan, width: int = 320, height: int = 240) -> str:
     """A small static map: streets, routes, zones, depots and facilities."""
     bounds = data_bounds(plan)
     if bounds is None:
@@ -179,21 +181,14 @@ def mini_map_svg(plan: Mapping[str, Any], width: int = 320, height: int = 240) -
     if paths:
         out.append(f'<path d="{" ".join(paths)}" fill="none" stroke="#c4c4c4" stroke-width="0.7"/>')
     for zone in plan.get("zones") or []:
-        geom = zone.get("geometry") or {}
-        polys = geom.get("coordinates") or []
-        if geom.get("type") == "Polygon":
-            polys = [polys]
-        elif geom.get("type") != "MultiPolygon":
-            polys = []
-        for poly in polys:
+        for poly in zone_polygons(zone.get("geometry")):
             d = " ".join(proj.path(ring) + "Z" for ring in poly if ring)
             out.append(
                 f'<path d="{d}" fill="#dc2626" fill-opacity="0.18" stroke="#dc2626" '
                 'stroke-width="1" stroke-dasharray="3 2"/>'
             )
     for i, route in enumerate(sorted_routes(plan)):
-        geom = route_geometry(route)
-        lines = simplify_lines([geom], tol)
+        lines = simplify_lines([route_geometry(route)], tol)
         if lines:
             out.append(
                 f'<path class="mm-route" d="{proj.path(lines[0])}" fill="none" '

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from optimizer.plan_types import Plan, Point, Route, Stream
+
 from .common import (
     PointIndex,
     esc,
@@ -96,16 +98,16 @@ _KIND_LABEL = {
 }
 
 
-def _names(plan: Mapping[str, Any]) -> dict[str, str]:
+def _names(plan: Plan) -> dict[str, str]:
     """Display names of depots and facilities keyed by id."""
     out: dict[str, str] = {}
-    for key in ("depots", "facilities"):
-        for item in plan.get(key) or []:
-            out[str(item["id"])] = str(item.get("name") or item["id"])
+    sites: list[Mapping[str, Any]] = [*(plan.get("depots") or []), *(plan.get("facilities") or [])]
+    for item in sites:
+        out[str(item["id"])] = str(item.get("name") or item["id"])
     return out
 
 
-def route_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+def route_rows(plan: Plan) -> list[dict[str, Any]]:
     """One row per stop per vehicle per day, in visiting order."""
     pts = points_by_key(plan)
     names = _names(plan)
@@ -129,7 +131,7 @@ def route_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "seq": stop.get("seq", ""),
                     "kind": stop.get("kind", ""),
                     "ref_id": ref,
-                    "name": names.get(ref, (point or {}).get("district", "")),
+                    "name": names.get(ref, point.get("district", "") if point else ""),
                     "street": _street(point),
                     "stream": stream,
                     "lon": stop.get("lon"),
@@ -149,7 +151,7 @@ def route_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def site_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+def site_rows(plan: Plan) -> list[dict[str, Any]]:
     """One row per depot and per facility (every state, with the reason if excluded)."""
     rows: list[dict[str, Any]] = []
     for dep in plan.get("depots") or []:
@@ -189,11 +191,9 @@ def site_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _street(point: Mapping[str, Any] | None) -> str:
-    """The street or address of a collection point, when the plan carries one."""
-    if not point:
-        return ""
-    return str(point.get("street") or point.get("address") or "")
+def _street(point: Point | None) -> str:
+    """The street of a collection point: plans carry none yet, so the column is empty."""
+    return ""
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -225,12 +225,12 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]])
     return path
 
 
-def write_routes_csv(plan: Mapping[str, Any], path: Path) -> Path:
+def write_routes_csv(plan: Plan, path: Path) -> Path:
     """Write ``routes.csv`` (columns :data:`ROUTE_COLUMNS`, UTF-8 with BOM)."""
     return _write_csv(path, ROUTE_COLUMNS, route_rows(plan))
 
 
-def write_sites_csv(plan: Mapping[str, Any], path: Path) -> Path:
+def write_sites_csv(plan: Plan, path: Path) -> Path:
     """Write ``sites.csv`` (columns :data:`SITE_COLUMNS`, UTF-8 with BOM)."""
     return _write_csv(path, SITE_COLUMNS, site_rows(plan))
 
@@ -258,28 +258,24 @@ td.ll { font-size: 11px; color: #374151; white-space: nowrap; }
 """
 
 
-def vehicle_spec(plan: Mapping[str, Any], route: Mapping[str, Any]) -> dict[str, Any]:
+def vehicle_spec(plan: Plan, route: Route) -> dict[str, Any]:
     """Payload (t) and body volume (m³, as stated in the fleet) of a route's truck.
 
-    Read from the route (``capacity_t``, ``body_m3``/``capacity_m3``) or from a
-    ``fleet`` entry whose ``id`` is the route's vehicle type; missing values are
-    ``None`` (plans written before the fleet was recorded).
+    Read from the ``fleet`` entry whose ``id`` is the route's vehicle type; missing
+    values are ``None`` (plans written before the fleet was recorded).
     """
-    spec: dict[str, Any] = {}
     vtype = str(route.get("vehicle_type") or "")
-    for vt in plan.get("fleet") or []:
-        if str(vt.get("id")) == vtype:
-            spec = dict(vt)
-            break
-    payload = route.get("capacity_t", spec.get("capacity_t"))
-    body = route.get(
-        "body_m3", route.get("capacity_m3", spec.get("body_m3", spec.get("capacity_m3")))
-    )
-    compaction = route.get("compaction_ratio", spec.get("compaction_ratio"))
-    return {"capacity_t": payload, "body_m3": body, "compaction_ratio": compaction}
+    spec = next((vt for vt in plan.get("fleet") or [] if str(vt.get("id")) == vtype), None)
+    if spec is None:
+        return {"capacity_t": None, "body_m3": None, "compaction_ratio": None}
+    return {
+        "capacity_t": spec.get("capacity_t"),
+        "body_m3": spec.get("body_m3"),
+        "compaction_ratio": spec.get("compaction_ratio"),
+    }
 
 
-def _truck_line(plan: Mapping[str, Any], route: Mapping[str, Any]) -> str:
+def _truck_line(plan: Plan, route: Route) -> str:
     """ "Truck: side_loader · payload 11 t · body 20 m³" (says so when unknown)."""
     spec = vehicle_spec(plan, route)
     payload = (
@@ -312,11 +308,11 @@ def _stop_action(kind: str, unload_no: int, place: str) -> str:
 
 
 def _sheet_route_html(
-    plan: Mapping[str, Any],
-    route: Mapping[str, Any],
+    plan: Plan,
+    route: Route,
     names: Mapping[str, str],
     pts: PointIndex,
-    streams: Mapping[str, Mapping[str, Any]],
+    streams: Mapping[str, Stream],
 ) -> str:
     """One route of a sheet: header (shift, truck) and the stop table."""
     stops = sorted(route.get("stops") or [], key=lambda s: s.get("seq", 0))
@@ -336,7 +332,8 @@ def _sheet_route_html(
         stream = ""
         amount = ""
         if kind == "stop":
-            stream = str((streams.get(sid) or {}).get("name", sid))
+            known = streams.get(sid)
+            stream = str(known.get("name", sid)) if known else sid
             amount = f"{max(0.0, load - prev):.2f}"
         elif kind == "unload":
             unload_no += 1
@@ -424,7 +421,7 @@ def safe_file_names(ids: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def write_route_sheets(plan: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
+def write_route_sheets(plan: Plan, out_dir: Path) -> dict[str, Path]:
     """One printable HTML sheet per vehicle (all its routes, one page per day).
 
     Files are ``out_dir/<safe vehicle id>.html`` (see :func:`safe_file_names`);
@@ -433,7 +430,7 @@ def write_route_sheets(plan: Mapping[str, Any], out_dir: Path) -> dict[str, Path
     names = _names(plan)
     pts = points_by_key(plan)
     streams = streams_by_id(plan)
-    by_vehicle: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_vehicle: dict[str, list[Route]] = defaultdict(list)
     for route in sorted_routes(plan):
         by_vehicle[str(route.get("vehicle_id", "?"))].append(route)
     scen = plan.get("scenario") or {}

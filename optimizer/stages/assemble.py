@@ -5,18 +5,32 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, cast
 
 from optimizer.location.economics import FACTORS
+from optimizer.plan_types import (
+    SCHEMA_VERSION,
+    DayKpis,
+    Facility,
+    FacilityState,
+    FleetType,
+    Kpis,
+    Plan,
+    Point,
+    ResidueFlow,
+    Route,
+    Stage,
+    Stop,
+    Unserved,
+)
 from optimizer.routing.reasons import count_by_category
 from optimizer.scenario import VehicleTypeSpec
 from optimizer.stages.prepare import Prepared
 from optimizer.stages.sites import SitePlan
 
-SCHEMA_VERSION = 1
-Stage = Literal["plan", "sites", "routes"]
+__all__ = ["SCHEMA_VERSION", "DayRoutes", "Stage", "assemble_plan"]
 
-#: KPIs that only a routed day has.
+#: KPIs that only a routed day has (None in a sites-only plan).
 ROUTE_KPIS = (
     "distance_km", "driving_h", "working_h", "tonnes", "tonne_km", "fuel_l", "co2e_t",
     "cost_kzt", "vehicles_used", "stops_served", "unserved_stops", "unload_trips",
@@ -37,7 +51,7 @@ def _facility_records(
     problem: Any | None,
     open_ids: set[str],
     excluded: dict[str, str],
-) -> list[dict[str, Any]]:
+) -> list[Facility]:
     """Facilities with their state, load from the site decision, catchment and exclusion."""
     sc = prep.scenario
     load: dict[str, float] = {}
@@ -48,11 +62,11 @@ def _facility_records(
             point_id = client.split("|", 1)[0]
             if fac_id in catchment and point_id not in catchment[fac_id]:
                 catchment[fac_id].append(point_id)
-    records = []
+    records: list[Facility] = []
     for fac in sc.facilities:
         i = prep.location_index[f"fac:{fac.id}"]
         is_open = fac.id in open_ids
-        state: str = (
+        state: FacilityState = (
             fac.state if fac.state == "existing" else ("proposed" if is_open else "candidate")
         )
         if fac.state == "existing" and not is_open:
@@ -84,12 +98,12 @@ def _facility_records(
     return records
 
 
-def _residue_records(prep: Prepared, sites: SitePlan | None) -> list[dict[str, Any]]:
+def _residue_records(prep: Prepared, sites: SitePlan | None) -> list[ResidueFlow]:
     """Residue hauled from transfer/sorting sites to landfills (two-tier site model)."""
     if sites is None or not sites.residue:
         return []
     index = prep.location_index
-    out = []
+    out: list[ResidueFlow] = []
     for (src, dst), tonnes in sorted(sites.residue.items()):
         i, j = index[f"fac:{src}"], index[f"fac:{dst}"]
         out.append(
@@ -115,13 +129,13 @@ class DayRoutes:
 
 def _route_records(
     prep: Prepared, problem: Any, route_plan: Any, node_loc: list[str], day: int, first: int
-) -> tuple[list[dict[str, Any]], dict[str, float]]:
+) -> tuple[list[Route], dict[str, float]]:
     """Routes as plan records (numbered from ``first``) with street geometry, and KPIs."""
     from optimizer import network as nw
 
     sc = prep.scenario
     vt_by_vehicle = {f"{vt.id}-{k + 1}": vt for vt in sc.fleet for k in range(vt.count)}
-    records: list[dict[str, Any]] = []
+    records: list[Route] = []
     totals = {"distance_km": 0.0, "driving_h": 0.0, "working_h": 0.0, "tonnes": 0.0, "tonne_km": 0.0,
               "fuel_l": 0.0, "cost_kzt": 0.0}  # fmt: skip
     number = first - 1
@@ -130,7 +144,7 @@ def _route_records(
             continue
         number += 1
         vt = vt_by_vehicle.get(route.vehicle_id)
-        stops = []
+        stops: list[Stop] = []
         order: list[int] = []
         driving_s = 0.0
         tonne_km = 0.0
@@ -159,7 +173,7 @@ def _route_records(
                     "seq": seq,
                     "kind": visit.kind,
                     "ref_id": problem.node_ids[visit.node],
-                    "stream": problem.stream[visit.node],
+                    "stream": None if visit.kind == "break" else problem.stream[visit.node],
                     "lon": _round(prep.snapped.lon[mi], 6),
                     "lat": _round(prep.snapped.lat[mi], 6),
                     "arrival_min": _round(visit.arrival_s / 60.0, 1),
@@ -199,7 +213,7 @@ def _route_records(
     return records, totals
 
 
-def _fleet_record(vt: VehicleTypeSpec) -> dict[str, Any]:
+def _fleet_record(vt: VehicleTypeSpec) -> FleetType:
     """One truck type as the route sheets show it: payload, body volume, shift."""
     return {
         "id": vt.id,
@@ -241,7 +255,7 @@ def assemble_plan(
     time_limit_s: float,
     seed: int,
     open_ids: set[str] | None = None,
-) -> dict[str, Any]:
+) -> Plan:
     """Everything the map and the report need, as the plan.json dictionary."""
     sc = prep.scenario
     decision = sites.decision if sites is not None else None
@@ -258,7 +272,7 @@ def assemble_plan(
         for i in d.problem.stops:
             due_days.setdefault((d.problem.node_ids[i], d.problem.stream[i]), []).append(d.day)
     rows: list[dict[Any, Any]] = prep.demand.to_dict("records")
-    points = [
+    points: list[Point] = [
         {
             "id": str(row["point_id"]),
             "lon": _round(prep.snapped.lon[index[f"pt:{row['point_id']}"]], 6),
@@ -279,15 +293,15 @@ def assemble_plan(
         }
         for row in rows
     ]
-    routes: list[dict[str, Any]] = []
-    unserved: list[dict[str, Any]] = []
+    routes: list[Route] = []
+    unserved: list[Unserved] = []
     totals: dict[str, float] = {}
-    by_day: list[dict[str, Any]] = []
+    by_day: list[DayKpis] = []
     for d in days:
         records, day_totals = _route_records(
             prep, d.problem, d.plan, d.node_loc, d.day, len(routes) + 1
         )
-        day_unserved = [
+        day_unserved: list[Unserved] = [
             {
                 "point_id": d.problem.node_ids[n],
                 "stream": d.problem.stream[n],
@@ -318,38 +332,48 @@ def assemble_plan(
         )
     generated = float(prep.demand["tonnes_per_day"].sum())
     fixed_per_year = sum(f.fixed_cost_kzt_per_year for f in sc.facilities if f.id in open_ids)
-    kpis = {
-        "distance_km": _round(totals.get("distance_km", 0.0), 2),
-        "driving_h": _round(totals.get("driving_h", 0.0), 2),
-        "working_h": _round(totals.get("working_h", 0.0), 2),
-        "tonnes": _round(totals.get("tonnes", 0.0), 2),
+    routed = bool(days)  # the site stage alone has no fleet figures rather than zeros
+
+    def route_kpi(value: float) -> float | None:
+        return value if routed else None
+
+    def route_count(value: int) -> int | None:
+        return value if routed else None
+
+    kpis: Kpis = {
+        "distance_km": route_kpi(_round(totals.get("distance_km", 0.0), 2)),
+        "driving_h": route_kpi(_round(totals.get("driving_h", 0.0), 2)),
+        "working_h": route_kpi(_round(totals.get("working_h", 0.0), 2)),
+        "tonnes": route_kpi(_round(totals.get("tonnes", 0.0), 2)),
         "tonnes_generated_per_day": _round(generated, 2),
-        "tonne_km": _round(totals.get("tonne_km", 0.0), 1),
-        "fuel_l": _round(totals.get("fuel_l", 0.0), 1),
-        "co2e_t": _round(totals.get("fuel_l", 0.0) * DIESEL.value / 1000.0, 3),
-        "cost_kzt": _round(totals.get("cost_kzt", 0.0), 0),
+        "tonne_km": route_kpi(_round(totals.get("tonne_km", 0.0), 1)),
+        "fuel_l": route_kpi(_round(totals.get("fuel_l", 0.0), 1)),
+        "co2e_t": route_kpi(_round(totals.get("fuel_l", 0.0) * DIESEL.value / 1000.0, 3)),
+        "cost_kzt": route_kpi(_round(totals.get("cost_kzt", 0.0), 0)),
         # the fleet a day needs: the busiest day's trucks
-        "vehicles_used": max((b["vehicles_used"] for b in by_day), default=0),
+        "vehicles_used": route_count(max((b["vehicles_used"] for b in by_day), default=0)),
         "vehicles_available": sum(vt.count for vt in sc.fleet),
-        "stops_served": sum(1 for r in routes for s in r["stops"] if s["kind"] == "stop"),
-        "unserved_stops": len(unserved),
+        "stops_served": route_count(
+            sum(1 for r in routes for s in r["stops"] if s["kind"] == "stop")
+        ),
+        "unserved_stops": route_count(len(unserved)),
         # unserved stops per binding constraint ("fleet limit", "time window", ...)
-        "unserved_by_reason": count_by_category(u["reason"] for u in unserved),
-        "unload_trips": sum(1 for r in routes for s in r["stops"] if s["kind"] == "unload"),
+        "unserved_by_reason": count_by_category(u["reason"] for u in unserved) if routed else None,
+        "unload_trips": route_count(
+            sum(1 for r in routes for s in r["stops"] if s["kind"] == "unload")
+        ),
         "sites_open": len(open_ids),
         "sites_cost_kzt_per_year": _round(fixed_per_year, 0),
         "site_transport_cost_kzt_per_day": _round(decision.objective, 0)
         if decision is not None
         else None,
     }
-    if not days:  # the site stage alone: no fleet figures rather than zeros
-        for key in ROUTE_KPIS:
-            kpis[key] = None
-    else:
+    if routed:
         kpis["plan_days"] = len(days)
         kpis["route_kpis_by_day"] = by_day
-    if sites is not None:
-        kpis |= sites.kpis
+    if sites is not None and sites.kpis is not None:
+        # the site figures after the route figures, as plan.json has always listed them
+        kpis = cast(Kpis, {**kpis, **sites.kpis})
     streets = prep.network.street_polylines()
     stats = dict(prep.network.stats)
     assumptions = [

@@ -11,6 +11,7 @@ import shapely
 from shapely.geometry import Polygon, mapping
 
 from optimizer.errors import InputError, Problem, VerificationError
+from optimizer.plan_types import MultiPolygonGeometry, PolygonGeometry, SiteKpis, Zone
 from optimizer.scenario import District, Scenario
 from optimizer.stages.prepare import Prepared
 
@@ -31,8 +32,8 @@ class SitePlan:
     excluded: dict[str, str] = field(default_factory=dict)  # facility id -> reason
     # Two-tier model: residue hauled from a tier-1 site to a landfill, t/day.
     residue: dict[tuple[str, str], float] = field(default_factory=dict)
-    zones: list[dict[str, Any]] = field(default_factory=list)  # plan.json "zones"
-    kpis: dict[str, Any] = field(default_factory=dict)
+    zones: list[Zone] = field(default_factory=list)  # plan.json "zones"
+    kpis: SiteKpis | None = None  # merged into plan.json "kpis"
     assumptions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -56,7 +57,7 @@ def _polygons(layer: tuple[District, ...]) -> dict[str, Polygon]:
     return out
 
 
-def siting_exclusions(scenario: Scenario) -> tuple[dict[str, str], list[dict[str, Any]], list[str]]:
+def siting_exclusions(scenario: Scenario) -> tuple[dict[str, str], list[Zone], list[str]]:
     """Candidates inside sanitary protection zones, the zones to draw, and warnings.
 
     Existing facilities are never excluded (they exist), but a warning names any
@@ -100,7 +101,7 @@ def siting_exclusions(scenario: Scenario) -> tuple[dict[str, str], list[dict[str
         if state[c.id] == "candidate"
     ] or [(0.0, "")]
     width_m, source = max(widths, key=lambda w: w[0])
-    zones: list[dict[str, Any]] = []
+    zones: list[Zone] = []
     if width_m > 0:
         lon0 = float(np.mean([f.lon for f in scenario.facilities]))
         lat0 = float(np.mean([f.lat for f in scenario.facilities]))
@@ -118,7 +119,7 @@ def siting_exclusions(scenario: Scenario) -> tuple[dict[str, str], list[dict[str
                         "id": f"Z{len(zones) + 1}",
                         "kind": "sanitary_protection",
                         "reason": f"{width_m * factor:,.0f} m around {kind} area '{name}' ({source})",
-                        "geometry": mapping(zone),
+                        "geometry": cast(PolygonGeometry | MultiPolygonGeometry, mapping(zone)),
                     }
                 )
     return excluded, zones, warnings
@@ -216,7 +217,7 @@ def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
     )
 
 
-def _economics(prep: Prepared, problem: Any, decision: Any) -> tuple[dict[str, Any], list[str]]:
+def _economics(prep: Prepared, problem: Any, decision: Any) -> tuple[SiteKpis, list[str]]:
     """Capex, opex, present cost, tonne-km and CO2e of the site plan, per year."""
     from optimizer.location import EconomicInputs, evaluate_plan
 
@@ -250,7 +251,7 @@ def _economics(prep: Prepared, problem: Any, decision: Any) -> tuple[dict[str, A
     return kpis, [*_npv_note(inputs), *econ.assumptions]
 
 
-def _kpis(econ: Any, recycled: float, landfilled: float, generated: float) -> dict[str, Any]:
+def _kpis(econ: Any, recycled: float, landfilled: float, generated: float) -> SiteKpis:
     """The site KPIs of plan.json from an appraisal and the daily tonnages."""
     return {
         "capex_kzt": round(econ.capex_kzt),
@@ -422,7 +423,7 @@ def fold_two_tier(problem: Any, d: Any) -> Any:
     )
 
 
-def _two_tier_economics(prep: Prepared, problem: Any, d: Any) -> tuple[dict[str, Any], list[str]]:
+def _two_tier_economics(prep: Prepared, problem: Any, d: Any) -> tuple[SiteKpis, list[str]]:
     """Capex, opex, NPV, tonne-km (collection and residue haul) and CO2e per year."""
     from optimizer.location import EconomicInputs, appraise
 
@@ -595,7 +596,7 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
                 "two-tier site plan failed the independent check: " + "; ".join(issues[:10])
             )
         kpis, notes = _two_tier_economics(prep, problem, tiers)
-        kpis |= _two_tier_robustness(prep, problem, tiers) | extra
+        kpis = cast(SiteKpis, {**kpis, **_two_tier_robustness(prep, problem, tiers), **extra})
         decision = fold_two_tier(problem, tiers)
         return SitePlan(
             problem,
@@ -613,7 +614,7 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
     if issues:
         raise VerificationError("site plan failed the independent check: " + "; ".join(issues[:10]))
     kpis, notes = _economics(prep, problem, decision)
-    kpis |= _robustness(prep, problem, decision) | extra
+    kpis = cast(SiteKpis, {**kpis, **_robustness(prep, problem, decision), **extra})
     return SitePlan(
         problem,
         decision,

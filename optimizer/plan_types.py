@@ -1,0 +1,549 @@
+"""The plan (``plan.json``, schema version 1) as typed dictionaries.
+
+``optimizer.stages.assemble.assemble_plan`` builds a :class:`Plan`; every writer in
+``optimizer.report`` reads one.  The JSON Schema in ``docs/plan.schema.json`` is
+generated from these types (``python -m optimizer.plan_types`` rewrites it), and
+:func:`load_plan` reads a ``plan.json`` back, checked against them.
+
+Units: km, minutes, tonnes, m³, KZT; times are minutes from midnight of the plan
+day; coordinates are WGS84 longitude/latitude.  Every record forbids keys it does
+not declare, so a misspelt key in a saved plan is an error rather than a silent gap.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Literal, NotRequired
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+
+# pydantic needs typing_extensions' TypedDict on Python < 3.12 (a pydantic dependency).
+from typing_extensions import TypedDict
+
+__all__ = [
+    "SCHEMA_PATH",
+    "SCHEMA_VERSION",
+    "DayKpis",
+    "Depot",
+    "Facility",
+    "FleetType",
+    "Kpis",
+    "NetworkInfo",
+    "Plan",
+    "Point",
+    "ResidueFlow",
+    "Route",
+    "ScenarioInfo",
+    "SiteKpis",
+    "SolverInfo",
+    "Stop",
+    "Stream",
+    "Unserved",
+    "Zone",
+    "load_plan",
+    "plan_json_schema",
+    "upgrade_plan",
+    "validate_plan",
+    "write_schema",
+]
+
+SCHEMA_VERSION: Literal[1] = 1
+#: Where the generated JSON Schema is committed.
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "plan.schema.json"
+
+_FORBID = ConfigDict(extra="forbid")
+
+Stage = Literal["plan", "sites", "routes"]
+FacilityType = Literal["landfill", "sorting", "transfer", "composting", "treatment", "recycler"]
+#: ``existing``/``candidate`` as in the scenario; ``proposed`` = a candidate the plan
+#: opens, ``closed`` = an existing site it does not use, ``excluded`` = inside a zone.
+FacilityState = Literal["existing", "proposed", "candidate", "excluded", "closed"]
+StopKind = Literal["depot_start", "stop", "unload", "break", "depot_end"]
+SitesStatus = Literal["optimal", "feasible", "infeasible", "no_solution"]
+RoutesStatus = Literal["optimal", "feasible", "infeasible", "timeout"]
+LonLat = list[float]
+
+
+@with_config(_FORBID)
+class SolverInfo(TypedDict):
+    """How the run was solved: limits, seed and each stage's solver status."""
+
+    time_limit_s: float
+    seed: int
+    sites_status: SitesStatus | None  # None: no site stage ran
+    routes_status: RoutesStatus | None  # of plan day 1; None: no routes planned
+    routes_objective: float | None  # sum over the plan days of the routing objective
+
+
+@with_config(_FORBID)
+class ScenarioInfo(TypedDict):
+    """The scenario the plan was made from and when."""
+
+    name: str
+    title: str  # the name when the scenario gives no title
+    description: str
+    source: str  # the scenario file, or "<memory>"
+    stage: Stage  # which command made it: the whole plan, sites only, routes only
+    generated_at: str  # ISO 8601, UTC, seconds
+    solver: SolverInfo
+
+
+@with_config(_FORBID)
+class NetworkInfo(TypedDict):
+    """The road network: size, extent, streets to draw and the loader's statistics."""
+
+    source: str
+    nodes: int
+    edges: int
+    bbox: list[float]  # [min_lon, min_lat, max_lon, max_lat]
+    streets: list[list[LonLat]]  # polylines of the base layer
+    stats: dict[str, bool | int | float | str]  # as the reader reports them
+
+
+@with_config(_FORBID)
+class Stream(TypedDict):
+    """A waste stream (mixed household waste, dry recyclables, …) and its map colour."""
+
+    id: str
+    name: str
+    color: str
+
+
+@with_config(_FORBID)
+class Point(TypedDict):
+    """One collection point and stream: a site with two bins is two records."""
+
+    id: str
+    lon: float
+    lat: float
+    stream: str
+    district: str  # "" when unknown
+    tonnes_per_day: float  # annual average
+    m3_per_day: float
+    visits_per_week: float
+    containers: int  # 0 when unknown
+    due_today: bool | None  # collected on plan day 1; None: no routes planned
+    due_days: list[int] | None  # the plan days it is collected on; None: no routes planned
+    snap_distance_m: float  # from the given position to the road network
+
+
+@with_config(_FORBID)
+class Depot(TypedDict):
+    """A truck depot, snapped to the road network."""
+
+    id: str
+    name: str
+    lon: float
+    lat: float
+
+
+@with_config(_FORBID)
+class Facility(TypedDict):
+    """A facility with the plan's verdict: open or not, load, catchment, exclusion."""
+
+    id: str
+    name: str
+    type: FacilityType
+    state: FacilityState
+    open: bool
+    lon: float
+    lat: float
+    accepts: list[str]  # stream ids it is licensed for
+    capacity_t_per_day: float
+    used_t_per_day: float
+    utilisation: float  # used / capacity (above 1 = overloaded)
+    capex_kzt: float
+    opex_kzt_per_year: float
+    recovery_rate: float  # share of the input recovered (0-1)
+    excluded_reason: str | None  # why a sanitary protection zone excludes it
+    catchment: list[str]  # point ids assigned to it by the site model
+    source: str  # where its figures come from
+
+
+@with_config(_FORBID)
+class PolygonGeometry(TypedDict):
+    """A GeoJSON Polygon (lon/lat rings)."""
+
+    type: Literal["Polygon"]
+    coordinates: list[list[LonLat]]
+
+
+@with_config(_FORBID)
+class MultiPolygonGeometry(TypedDict):
+    """A GeoJSON MultiPolygon (lon/lat rings)."""
+
+    type: Literal["MultiPolygon"]
+    coordinates: list[list[list[LonLat]]]
+
+
+@with_config(_FORBID)
+class Zone(TypedDict):
+    """A sanitary protection zone drawn around a residential area or water body."""
+
+    id: str
+    kind: Literal["sanitary_protection"]
+    reason: str  # width, what it surrounds, and the rule
+    geometry: PolygonGeometry | MultiPolygonGeometry
+
+
+ResidueFlow = TypedDict(
+    "ResidueFlow",
+    {
+        "from": str,  # sorting/transfer/composting site id
+        "to": str,  # landfill id
+        "t_per_day": float,
+        "road_km": float,
+    },
+)
+ResidueFlow.__doc__ = "Residue hauled from a tier-1 site to a landfill (two-tier site model)."
+ResidueFlow.__pydantic_config__ = _FORBID  # type: ignore[attr-defined]
+
+
+@with_config(_FORBID)
+class FleetType(TypedDict):
+    """A truck type as stated in the scenario: payload, body, shift, streams."""
+
+    id: str
+    count: int
+    depot_id: str
+    capacity_t: float
+    body_m3: float  # compacted body volume
+    compaction_ratio: float
+    shift_start: str  # "hh:mm"
+    shift_min: float
+    streams: list[str] | None  # None: any stream
+
+
+@with_config(_FORBID)
+class Stop(TypedDict):
+    """One visit of a route: leaving the depot, a collection, an unload, a break, return."""
+
+    seq: int
+    kind: StopKind
+    ref_id: str  # point, facility or depot id
+    stream: str | None  # the stream collected (collection stops), else None
+    lon: float
+    lat: float
+    arrival_min: float
+    departure_min: float
+    service_min: float
+    load_after_t: float
+    load_after_m3: float  # loose volume on board
+    distance_km_so_far: float
+
+
+@with_config(_FORBID)
+class Route(TypedDict):
+    """One truck's route on one plan day, with its stops and street geometry."""
+
+    id: str
+    vehicle_id: str
+    vehicle_type: str  # a FleetType id ("" if unknown)
+    day: int
+    depot_id: str
+    distance_km: float
+    duration_min: float
+    tonnes: float
+    cost_kzt: float
+    fuel_l: float
+    stops: list[Stop]
+    geometry: list[LonLat]  # along the streets
+
+
+@with_config(_FORBID)
+class Unserved(TypedDict):
+    """A stop due on a plan day that no route serves, and why."""
+
+    point_id: str
+    stream: str | None  # None only in plans written before it was recorded
+    day: int
+    reason: str  # starts with its category: "fleet limit", "time window", …
+
+
+@with_config(_FORBID)
+class DayKpis(TypedDict):
+    """Route figures of one plan day."""
+
+    day: int
+    distance_km: float
+    working_h: float
+    tonnes: float
+    cost_kzt: float
+    vehicles_used: int
+    stops_served: int
+    unserved_stops: int
+    unserved_by_reason: dict[str, int]
+    unload_trips: int
+
+
+class SiteKpis(TypedDict):
+    """Figures of the site stage: economics per year, flows per day, robustness."""
+
+    capex_kzt: int
+    opex_kzt_per_year: int
+    npv_kzt: int  # present cost over the horizon; positive = cost
+    site_transport_tkm_per_year: int
+    site_transport_kzt_per_year: int
+    co2e_transport_t_per_year: float
+    co2e_landfill_t_per_year: float
+    co2e_avoided_t_per_year: float
+    co2e_net_t_per_year: float
+    recycling_rate: float  # share of generated waste recovered
+    recycled_t_per_day: float
+    landfilled_t_per_day: float
+    residue_t_per_day: NotRequired[float]  # two-tier model only
+    residue_haul_tkm_per_year: NotRequired[int]  # two-tier model only
+    robustness: NotRequired[float]  # share of demand samples where capacities hold
+    robustness_samples: NotRequired[int]
+    worst_overload: NotRequired[float]
+    robustness_target: NotRequired[float]  # when solved for a target robustness
+    demand_inflation: NotRequired[float]  # the demand factor that met the target
+
+
+@with_config(_FORBID)
+class Kpis(TypedDict):
+    """Headline figures. Route figures are totals over the plan days (None: no routes)."""
+
+    distance_km: float | None
+    driving_h: float | None
+    working_h: float | None
+    tonnes: float | None
+    tonnes_generated_per_day: float
+    tonne_km: float | None
+    fuel_l: float | None
+    co2e_t: float | None  # CO2e of the collection trucks' diesel
+    cost_kzt: float | None
+    vehicles_used: int | None  # trucks on the busiest day
+    vehicles_available: int
+    stops_served: int | None
+    unserved_stops: int | None
+    unserved_by_reason: dict[str, int] | None  # count per category
+    unload_trips: int | None
+    sites_open: int
+    sites_cost_kzt_per_year: float  # fixed costs of the open sites
+    site_transport_cost_kzt_per_day: float | None  # the site model's objective
+    plan_days: NotRequired[int]  # routed plans only
+    route_kpis_by_day: NotRequired[list[DayKpis]]  # routed plans only
+    # The site stage's figures (SiteKpis); absent when routes were planned alone.
+    capex_kzt: NotRequired[int]
+    opex_kzt_per_year: NotRequired[int]
+    npv_kzt: NotRequired[int]
+    site_transport_tkm_per_year: NotRequired[int]
+    site_transport_kzt_per_year: NotRequired[int]
+    co2e_transport_t_per_year: NotRequired[float]
+    co2e_landfill_t_per_year: NotRequired[float]
+    co2e_avoided_t_per_year: NotRequired[float]
+    co2e_net_t_per_year: NotRequired[float]
+    recycling_rate: NotRequired[float]
+    recycled_t_per_day: NotRequired[float]
+    landfilled_t_per_day: NotRequired[float]
+    residue_t_per_day: NotRequired[float]
+    residue_haul_tkm_per_year: NotRequired[int]
+    robustness: NotRequired[float]
+    robustness_samples: NotRequired[int]
+    worst_overload: NotRequired[float]
+    robustness_target: NotRequired[float]
+    demand_inflation: NotRequired[float]
+
+
+@with_config(_FORBID)
+class Plan(TypedDict):
+    """Everything the map and the report need: ``plan.json``."""
+
+    schema_version: Literal[1]
+    scenario: ScenarioInfo
+    network: NetworkInfo
+    streams: list[Stream]
+    points: list[Point]
+    depots: list[Depot]
+    facilities: list[Facility]
+    fleet: list[FleetType]
+    zones: list[Zone]
+    residue_flows: list[ResidueFlow]  # empty unless the two-tier site model ran
+    routes: list[Route]
+    unserved: list[Unserved]
+    kpis: Kpis
+    assumptions: list[str]
+    warnings: list[str]
+
+
+PLAN_ADAPTER: TypeAdapter[Plan] = TypeAdapter(Plan)
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``plan.json``, generated from :class:`Plan`."""
+    schema = PLAN_ADAPTER.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "plan.json (optimizer plan, schema version 1)"
+    return schema
+
+
+def schema_text() -> str:
+    """The committed form of the schema: indented JSON with a final newline."""
+    return json.dumps(plan_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_schema(path: Path = SCHEMA_PATH) -> Path:
+    """Write the JSON Schema (``docs/plan.schema.json`` by default)."""
+    path.write_text(schema_text(), encoding="utf-8")
+    return path
+
+
+def validate_plan(data: Any) -> Plan:
+    """``data`` checked against :class:`Plan` (strict: no unknown keys, no coercion)."""
+    return PLAN_ADAPTER.validate_python(data, strict=True)
+
+
+def upgrade_plan(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-1 plan written by an earlier version, completed to the current form.
+
+    Keys added since schema 1 first shipped get the value that means "not recorded":
+    empty lists, ``None`` for nullable figures, the scenario defaults (recovery 0,
+    no source), or a value derived from the plan itself (sites open, waste generated,
+    route fuel at the default 0.6 l/km).  Unknown keys are left for validation.
+    """
+    plan = dict(data)
+    if plan.get("schema_version") != SCHEMA_VERSION:
+        return plan  # validation names the wrong version
+    plan.setdefault("fleet", [])
+    plan.setdefault("residue_flows", [])
+    routes = plan.get("routes")
+    scen = plan.get("scenario")
+    if isinstance(scen, dict):
+        scen = plan["scenario"] = dict(scen)
+        scen.setdefault("description", "")
+        scen.setdefault("stage", "plan" if routes else "sites")
+        solver = scen.get("solver")
+        if isinstance(solver, dict):
+            solver = scen["solver"] = dict(solver)
+            for key in ("sites_status", "routes_status", "routes_objective"):
+                solver.setdefault(key, None)
+    net = plan.get("network")
+    if isinstance(net, dict):
+        plan["network"] = {**net, "stats": net.get("stats", {})}
+    if isinstance(plan.get("points"), list):
+        plan["points"] = [
+            {"containers": 0, "due_today": None, "due_days": None, **p}
+            if isinstance(p, dict)
+            else p
+            for p in plan["points"]
+        ]
+    if isinstance(plan.get("facilities"), list):
+        plan["facilities"] = [
+            {**f, "recovery_rate": f.get("recovery_rate", 0.0), "source": f.get("source", "")}
+            if isinstance(f, dict)
+            else f
+            for f in plan["facilities"]
+        ]
+    if isinstance(routes, list):
+        plan["routes"] = [_upgrade_route(r) if isinstance(r, dict) else r for r in routes]
+    if isinstance(plan.get("unserved"), list):
+        plan["unserved"] = [
+            {"stream": None, "day": 1, **u} if isinstance(u, dict) else u for u in plan["unserved"]
+        ]
+    kpis = plan.get("kpis")
+    if isinstance(kpis, dict):
+        plan["kpis"] = _upgrade_kpis(plan, dict(kpis))
+    return plan
+
+
+def _upgrade_route(route: dict[str, Any]) -> dict[str, Any]:
+    """A route with ``fuel_l`` (default 0.6 l/km) and each stop's ``stream``."""
+    out = dict(route)
+    if "fuel_l" not in out and isinstance(out.get("distance_km"), int | float):
+        out["fuel_l"] = round(float(out["distance_km"]) * 0.6, 1)
+    if isinstance(out.get("stops"), list):
+        out["stops"] = [
+            {**s, "stream": s.get("stream")} if isinstance(s, dict) else s for s in out["stops"]
+        ]
+    return out
+
+
+def _upgrade_kpis(plan: dict[str, Any], kpis: dict[str, Any]) -> dict[str, Any]:
+    """KPIs with the figures added since schema 1 shipped (derived or ``None``)."""
+    points = [p for p in plan.get("points") or [] if isinstance(p, dict)]
+    facilities = [f for f in plan.get("facilities") or [] if isinstance(f, dict)]
+    fleet = [v for v in plan.get("fleet") or [] if isinstance(v, dict)]
+    routed = bool(plan.get("routes"))
+    kpis.setdefault(
+        "tonnes_generated_per_day",
+        round(sum(float(p.get("tonnes_per_day") or 0) for p in points), 2),
+    )
+    kpis.setdefault("vehicles_available", sum(int(v.get("count") or 0) for v in fleet))
+    kpis.setdefault("sites_open", sum(1 for f in facilities if f.get("open")))
+    kpis.setdefault("site_transport_cost_kzt_per_day", None)
+    kpis.setdefault("unload_trips", _count_kind(plan, "unload") if routed else None)
+    if "unserved_by_reason" not in kpis:
+        tally: dict[str, int] = {}
+        for u in plan.get("unserved") or []:
+            reason = str(u.get("reason") or "") if isinstance(u, dict) else ""
+            category = reason.split(":", 1)[0].strip() or "no reason given"
+            tally[category] = tally.get(category, 0) + 1
+        kpis["unserved_by_reason"] = tally if routed or tally else None
+    return kpis
+
+
+def _count_kind(plan: dict[str, Any], kind: str) -> int:
+    return sum(
+        1
+        for r in plan.get("routes") or []
+        if isinstance(r, dict)
+        for s in r.get("stops") or []
+        if isinstance(s, dict) and s.get("kind") == kind
+    )
+
+
+def _describe(exc: ValidationError, limit: int = 8) -> str:
+    """The first validation errors as ``where: what`` phrases."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{where}: {err['msg']}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and check a ``plan.json`` (a plan folder or the file itself).
+
+    Plans from earlier versions of schema 1 are completed (:func:`upgrade_plan`);
+    an unreadable file, another schema version, an unknown key or a wrong type
+    raises :class:`optimizer.errors.InputError` naming the file.
+    """
+    from optimizer.errors import InputError
+
+    path = Path(path)
+    file = path / "plan.json" if path.is_dir() else path
+    fix = "pass a plan folder written by the optimizer (or regenerate it with this version)"
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError.one(str(file), "", f"not a readable plan ({exc})", fix) from exc
+    if not isinstance(data, dict):
+        raise InputError.one(str(file), "", "not a plan: the top level is not an object", fix)
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise InputError.one(
+            str(file),
+            "schema_version",
+            f"schema version {version!r}; this version reads {SCHEMA_VERSION}",
+            fix,
+        )
+    try:
+        return validate_plan(upgrade_plan(data))
+    except ValidationError as exc:
+        raise InputError.one(str(file), "", f"not a valid plan: {_describe(exc)}", fix) from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m optimizer.plan_types [PATH]``: write the JSON Schema of plan.json."""
+    args = sys.argv[1:] if argv is None else argv
+    path = write_schema(Path(args[0]) if args else SCHEMA_PATH)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
