@@ -1,4 +1,10 @@
-"""Fallback for driver breaks when OR-Tools cannot schedule them.
+"""Driver breaks in decoded routes, and the fallback when OR-Tools cannot schedule them.
+
+:func:`earliest_schedule` times a route's visits as early as the drive, the time
+windows and the break window allow, with the break on the leg that brings the truck
+back soonest. The decoder uses it for every route: OR-Tools' cumul values are only
+*a* feasible schedule (with no cost per hour nothing makes them early, so a truck
+could wait hours or reach its first stop late for no reason).
 
 On some long routes OR-Tools' break intervals reject even a warm start that is
 feasible (the independent verifier accepts it). Then we solve a tightened problem
@@ -11,6 +17,8 @@ later visits are pushed back by at most the break length.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -48,7 +56,11 @@ def _schedule(
     p: RoutingProblem, vehicle: Vehicle, visits: list[Visit], leg: int | None
 ) -> list[Visit] | None:
     """Earliest times with the break on leg ``leg`` (before ``visits[leg]``), or None
-    when a window, the depot closing time, the shift or the break window is missed."""
+    when a window, the depot closing time, the shift or the break window is missed.
+
+    The truck leaves ``visits[0]`` when it does in ``visits``; from there every
+    visit starts as soon as the drive, the break and its time window allow.
+    """
     bw = vehicle.break_window
     out = [visits[0]]
     for k, visit in enumerate(visits[1:], start=1):
@@ -78,25 +90,64 @@ def _schedule(
     return out
 
 
-def _retime(problem: RoutingProblem, vehicle: Vehicle, route: Route) -> Route | None:
-    """Earliest times along the route with the break inserted (None if impossible).
-
-    Tries the route without a break (fine when it ends before the latest break start
-    or starts after the earliest break end), then the break on each leg in turn.
-    """
-    visits = [v for v in route.visits if v.kind != "break"]
+def _candidate_legs(
+    p: RoutingProblem, vehicle: Vehicle, visits: list[Visit], prefer: int | None
+) -> list[int]:
+    """The legs worth trying for the break: those the truck is on while the break
+    window is open. A leg left before the window opens is never better than the next
+    one (the break then starts when the window opens either way, one stop later)."""
     bw = vehicle.break_window
-    out = _schedule(problem, vehicle, visits, None)
-    needs = bw is not None and vehicle.break_s > 0
-    if out is not None and needs and bw is not None:
-        begin, end = out[0].arrival_s, out[-1].arrival_s
+    assert bw is not None
+    depart = [visits[0].departure_s]  # earliest departures without a break
+    for a, b in itertools.pairwise(visits):
+        travel = round(float(p.time_s[a.node, b.node]) * vehicle.speed_factor)
+        arrive = max(depart[-1] + travel, int(p.time_window[b.node, 0]))
+        depart.append(arrive + b.departure_s - b.arrival_s if b.kind != "depot_end" else arrive)
+    last = len(visits) - 1
+    legs = [
+        leg
+        for leg in range(1, last + 1)
+        if depart[leg - 1] <= bw[1] and (leg == last or depart[leg] > bw[0])
+    ]
+    if prefer is not None and prefer not in legs and 1 <= prefer <= last:
+        legs.append(prefer)
+    return legs
+
+
+def earliest_schedule(
+    problem: RoutingProblem, vehicle: Vehicle, visits: Sequence[Visit], prefer: int | None = None
+) -> list[Visit] | None:
+    """The route's visits at their earliest times, with the vehicle's break (if it
+    needs one) on the leg that brings the truck back soonest; None if impossible.
+
+    ``visits`` holds no break; its first visit fixes when the truck leaves. Without
+    a break the route is kept if it ends before the latest break start or starts
+    after the earliest break end (the break then falls outside the route). Ties go
+    to the break on leg ``prefer`` (before ``visits[prefer]``), the solver's choice.
+    """
+    plain = [v for v in visits if v.kind != "break"]
+    bw = vehicle.break_window
+    best = _schedule(problem, vehicle, plain, None)
+    if bw is None or vehicle.break_s <= 0:
+        return best
+    if best is not None:
+        begin, end = best[0].arrival_s, best[-1].arrival_s
         if not (bw[0] + vehicle.break_s <= begin or bw[1] >= end):
-            out = None
-    if out is None and needs:
-        for leg in range(1, len(visits)):
-            out = _schedule(problem, vehicle, visits, leg)
-            if out is not None:
-                break
+            best = None  # the route spans the break window: it needs its break
+    best_key = (best[-1].arrival_s, 1) if best is not None else None
+    for leg in _candidate_legs(problem, vehicle, plain, prefer):
+        out = _schedule(problem, vehicle, plain, leg)
+        if out is None:
+            continue
+        key = (out[-1].arrival_s, 0 if leg == prefer else 2)
+        if best_key is None or key < best_key:
+            best, best_key = out, key
+    return best
+
+
+def _retime(problem: RoutingProblem, vehicle: Vehicle, route: Route) -> Route | None:
+    """Earliest times along the route with the break inserted (None if impossible)."""
+    out = earliest_schedule(problem, vehicle, route.visits)
     if out is None:
         return None
     duration = out[-1].arrival_s - out[0].arrival_s

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from ortools.constraint_solver import pywrapcp
 
 from optimizer.routing import reasons as R
+from optimizer.routing.breaks import earliest_schedule
 from optimizer.routing.cost import route_cost
 from optimizer.routing.model import COST_SCALE, Model
+from optimizer.routing.problem import RoutingProblem, Vehicle
 from optimizer.routing.result import Route, RoutePlan, Visit, VisitKind
+
+log = logging.getLogger(__name__)
 
 
 def extract(
@@ -70,23 +75,8 @@ def extract(
             service = int(p.service_s[node]) if kind != "depot_end" else 0
             visits.append(Visit(node, kind, t, t + service, kg, litres, dist))
             prev = node
-        if k in breaks:
-            b0, b1 = breaks[k]
-            if visits[0].arrival_s <= b0 and b1 <= visits[-1].arrival_s:
-                pos = max((i for i, v in enumerate(visits[:-1]) if v.departure_s <= b0), default=0)
-                here = visits[pos]
-                visits.insert(
-                    pos + 1,
-                    Visit(
-                        here.node,
-                        "break",
-                        b0,
-                        b1,
-                        here.load_after_kg,
-                        here.load_after_l,
-                        here.distance_m_so_far,
-                    ),
-                )
+        if tdim is not None:
+            visits = _timed(p, vehicle, visits, breaks.get(k))
         duration = visits[-1].arrival_s - visits[0].arrival_s
         cost = route_cost(vehicle, dist, duration)
         routes.append(Route(vehicle.id, tuple(visits), dist, duration, cost))
@@ -102,6 +92,47 @@ def extract(
         unserved=tuple(unserved_list),
         runtime_s=round(runtime_s, 3),
     )
+
+
+def _break_leg(visits: Sequence[Visit], interval: tuple[int, int] | None) -> int | None:
+    """The leg (index of the visit it precedes) of a break the solver scheduled inside
+    the route; None when it has none or takes it before leaving or after coming back."""
+    if interval is None:
+        return None
+    b0, b1 = interval
+    if b0 < visits[0].departure_s or b1 > visits[-1].arrival_s:
+        return None
+    return next((i for i, v in enumerate(visits) if i and v.arrival_s >= b1), None)
+
+
+def _timed(
+    p: RoutingProblem, vehicle: Vehicle, visits: list[Visit], interval: tuple[int, int] | None
+) -> list[Visit]:
+    """The visits at their earliest times with the break where it belongs.
+
+    OR-Tools' cumul values are only a feasible schedule: with no cost per hour (or
+    with break intervals, whose times its scheduler picks) a truck may wait for hours
+    or leave late for nothing. The earliest times on the same sequence keep every
+    window, the shift and the break window, since nothing moves later.
+    """
+    leg = _break_leg(visits, interval)
+    timed = earliest_schedule(p, vehicle, visits, leg)
+    if timed is not None:
+        return timed
+    log.debug("route %s: no earliest schedule; keeping the solver's times", vehicle.id)
+    if leg is None or interval is None:
+        return visits
+    here = visits[leg - 1]
+    brk = Visit(
+        here.node,
+        "break",
+        interval[0],
+        interval[1],
+        here.load_after_kg,
+        here.load_after_l,
+        here.distance_m_so_far,
+    )
+    return [*visits[:leg], brk, *visits[leg:]]
 
 
 def plan_cost(plan: RoutePlan) -> float:

@@ -2,8 +2,9 @@
 
 This module shares no logic with the model: it replays every route from the raw
 matrices and the problem's rules (coverage, both capacities between unloads, day
-totals, unload before the depot, time windows, shift start and end, break,
-compatibility, streams accepted by the facility) and lists every violation found.
+totals, unload before the depot, time windows, shift start and end, one break of
+the truck's length inside its window, no waiting without a reason, compatibility,
+streams accepted by the facility) and lists every violation found.
 ``[]`` means valid. It does not import the model.
 """
 
@@ -11,6 +12,10 @@ from __future__ import annotations
 
 from optimizer.routing.problem import RoutingProblem, Vehicle, clock
 from optimizer.routing.result import Route, RoutePlan, Visit
+
+# Unexplained waiting before a visit above this is an error: decoded routes run at
+# their earliest times, so a driver sheet never shows idle time without a reason.
+IDLE_TOLERANCE_S = 60
 
 
 def _travel(problem: RoutingProblem, vehicle: Vehicle, a: int, b: int) -> int:
@@ -70,16 +75,27 @@ def _check_route(
                 out.append(f"{where}: break starts before the previous visit ends")
             continue
         distance += int(p.distance_m[prev.node, visit.node])
-        earliest = prev.departure_s + _travel(p, vehicle, prev.node, visit.node)
-        earliest += pending_break
+        travel = _travel(p, vehicle, prev.node, visit.node)
+        earliest = _arrival_after_breaks(prev.departure_s, travel, breaks)
         if visit.arrival_s < earliest:
             out.append(f"{where}: arrives at {visit.arrival_s} s but cannot before {earliest} s")
         for b in breaks:
             if b.departure_s > visit.arrival_s:
                 out.append(f"{where}: break overlaps this visit")
+        lo, hi = (int(x) for x in p.time_window[visit.node])
+        # waiting a driver is told to do must have a reason: a time window that
+        # opens later, or the break window (a break on this leg starts when it opens)
+        ready = prev.departure_s + travel
+        if breaks and vehicle.break_window is not None:
+            ready = max(ready, vehicle.break_window[0])
+        idle = visit.arrival_s - max(ready + pending_break, lo)
+        if idle > IDLE_TOLERANCE_S:
+            out.append(
+                f"{where}: arrives at {clock(visit.arrival_s)} after {idle / 60:.0f} min of "
+                "waiting that no time window or break explains"
+            )
         breaks.clear()
         pending_break = 0
-        lo, hi = (int(x) for x in p.time_window[visit.node])
         if visit.kind in ("stop", "unload") and not lo <= visit.arrival_s <= hi:
             out.append(f"{where}: service at {visit.arrival_s} s outside [{lo}, {hi}]")
         if visit.kind == "depot_end" and visit.arrival_s > hi:
@@ -135,18 +151,36 @@ def _check_route(
     if route.distance_m != distance:
         out.append(f"{tag}: reported distance {route.distance_m} m, replay {distance} m")
     begin, end = visits[0].arrival_s, visits[-1].arrival_s
+    taken = [v for v in visits if v.kind == "break"]
     if vehicle.break_window is not None and vehicle.break_s > 0:
         early, late = vehicle.break_window
-        taken = [v for v in visits if v.kind == "break"]
         for b in taken:
             if not early <= b.arrival_s <= late:
                 out.append(f"{tag}: break starts at {b.arrival_s} s outside the window")
-            if b.departure_s - b.arrival_s < vehicle.break_s:
-                out.append(f"{tag}: break shorter than {vehicle.break_s} s")
+            if b.departure_s - b.arrival_s != vehicle.break_s:
+                out.append(
+                    f"{tag}: break of {b.departure_s - b.arrival_s} s, "
+                    f"not the {vehicle.break_s} s of the truck"
+                )
+        if len(taken) > 1:
+            out.append(f"{tag}: {len(taken)} breaks; the truck takes one")
         outside = early + vehicle.break_s <= begin or late >= end
         if not taken and not outside:
             out.append(f"{tag}: no break although the route spans the break window")
+    elif taken:
+        out.append(f"{tag}: a break, but the truck has no break")
     return served
+
+
+def _arrival_after_breaks(depart: int, travel: int, breaks: list[Visit]) -> int:
+    """The earliest arrival after leaving at ``depart`` with ``travel`` seconds of
+    driving and these breaks on the way (no driving during a break)."""
+    t, left = depart, travel
+    for b in breaks:
+        drive = min(left, max(0, b.arrival_s - t))
+        left -= drive
+        t = max(t + drive, b.departure_s)
+    return t + left
 
 
 def verify_routes(problem: RoutingProblem, plan: RoutePlan) -> list[str]:
