@@ -270,6 +270,149 @@ def test_demand_refuses_to_overwrite_an_input(
     assert target.read_bytes() == before
 
 
+# ---------------------------------------------------------------------------------
+# Single output files: compare, demand, network, bench
+
+
+@pytest.fixture
+def two_plans(old_plan: Path, tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "A", tmp_path / "B"
+    shutil.copytree(old_plan, a)
+    shutil.copytree(old_plan, b)
+    return a, b
+
+
+def test_compare_never_overwrites_a_scenario_or_a_plan_file(
+    two_plans: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = two_plans
+    scenario = tmp_path / "s.toml"
+    scenario.write_text("[scenario]\n")
+    before = {p: _snapshot(p) for p in (a, b)}
+    cases = [
+        (["--out", str(scenario)], "file already exists"),
+        (["--out", str(scenario), "--force"], "not a comparison page written by the optimizer"),
+        (["--out", str(a / "plan.json"), "--force"], "an input of this run"),
+        (["--out", str(a / "report.html"), "--force"], "an input of this run"),
+        (["--out", str(a)], "an input of this run"),  # a folder gets compare.html: inside A
+    ]
+    for extra, needle in cases:
+        assert main(["compare", str(a), str(b), *extra]) == 1, extra
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err, err
+    assert scenario.read_text() == "[scenario]\n"
+    assert {p: _snapshot(p) for p in (a, b)} == before
+    assert _hidden(tmp_path) == []
+
+
+def test_compare_replaces_only_its_own_page(
+    two_plans: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = two_plans
+    page = tmp_path / "cmp.html"
+    mask = os.umask(0o022)
+    try:
+        assert main(["compare", str(a), str(b), "--out", str(page)]) == 0
+    finally:
+        os.umask(mask)
+    assert outputs.COMPARE_MARKER in page.read_text()
+    assert page.stat().st_mode & 0o777 == 0o644
+    assert main(["compare", str(a), str(b), "--out", str(page)]) == 1
+    assert "pass --force" in capsys.readouterr().err
+    page.write_text(page.read_text().replace("Scenario comparison", "OLD"))
+    assert main(["compare", str(a), str(b), "--out", str(page), "--force"]) == 0
+    assert "OLD" not in page.read_text()
+    assert _hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("text", ["{not json", "\xff\xfe", "[1, 2]"])
+def test_compare_names_a_plan_json_it_cannot_read(
+    two_plans: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    a, b = two_plans
+    (a / "plan.json").write_bytes(text.encode("latin-1"))
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "c.html")]) == 1
+    err = capsys.readouterr().err
+    assert f"{a / 'plan.json'}: not" in err and "Traceback" not in err, err
+    assert not (tmp_path / "c.html").exists()
+
+
+def test_demand_replaces_only_its_own_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.csv"
+    old.write_text("id,notes\n1,mine\n")
+    argv = ["demand", SCENARIO, "--out", str(old)]
+    assert main(argv) == 1
+    assert "file already exists" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 1
+    assert "not a demand CSV written by the optimizer" in capsys.readouterr().err
+    assert old.read_text() == "id,notes\n1,mine\n"
+    ours = tmp_path / "demand.csv"
+    assert main(["demand", SCENARIO, "--out", str(ours)]) == 0
+    assert main(["demand", SCENARIO, "--out", str(ours), "--samples", "2", "--force"]) == 0
+    assert ours.read_text().startswith("sample,point_id,")
+    assert main(["demand", SCENARIO, "--out", str(ours), "--force"]) == 0  # samples are ours
+    assert ours.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert _hidden(tmp_path) == []
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_bench_checks_its_csv_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instances = tmp_path / "instances"
+    instances.mkdir()
+    (instances / "X-n10.vrp").write_text("NAME : X-n10\n")
+    notes = tmp_path / "notes.csv"
+    notes.write_text("a,b\n")
+    base = ["bench", "cvrp", "--instances", str(instances), "--time-limit", "1"]
+    for extra, needle in [
+        (["--out", str(notes)], "file already exists"),
+        (["--out", str(notes), "--force"], "not a benchmark CSV"),
+        (["--out", str(instances / "X-n10.vrp"), "--force"], "an input of this run"),
+    ]:
+        assert main([*base, *extra]) == 1
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err, err
+    assert notes.read_text() == "a,b\n"
+    assert (instances / "X-n10.vrp").read_text() == "NAME : X-n10\n"
+
+
+def test_bench_csv_is_written_atomically_and_recognised(tmp_path: Path) -> None:
+    from optimizer.benchrun import MATRIX_COLUMNS, SOLVER_COLUMNS, write_rows
+
+    out = tmp_path / "r.csv"
+    write_rows([{"instance": "X", "n": 10, "extra": 1}], out, SOLVER_COLUMNS)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert outputs.csv_header_is(SOLVER_COLUMNS, MATRIX_COLUMNS)(out)
+    assert _hidden(tmp_path) == []
+
+
+def test_network_refuses_its_input_and_other_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    city = tmp_path / "city.graphml"
+    city.write_text("<?xml version='1.0'?><graphml></graphml>")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for extra, needle in [
+        (["--file", str(city), "--out", str(city), "--force"], "an input of this run"),
+        (["--file", str(city), "--out", str(notes)], "file already exists"),
+        (["--file", str(city), "--out", str(notes), "--force"], "not a GraphML network"),
+    ]:
+        assert main(["network", *extra]) == 1
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err, err
+    assert notes.read_text() == "mine"
+    assert outputs.is_graphml(city) and not outputs.is_graphml(notes)
+
+
 def test_force_replaces_an_earlier_plan_readable_by_others(
     old_plan: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -409,16 +552,63 @@ def test_signal_leaves_old_folder_intact_and_no_temp_folder(
     out = tmp_path / "plan"
     shutil.copytree(old_plan, out)
     before = _snapshot(out)
-    code, _, stderr = _signal_at(_start(out, "--time-limit", "6"), moment, sig)
-    assert code == 130, stderr
+    code, stdout, stderr = _signal_at(_start(out, "--time-limit", "6"), moment, sig)
     assert "Traceback" not in stderr
     assert _hidden(tmp_path) == [], stderr
-    if "Interrupted after" in stderr:  # the signal came once the new folder was complete
+    if code == 0:  # the signal came once the new folder was in place: the run succeeded
         assert moment == "writing the plan folder", stderr
+        assert stdout.splitlines()[-1] == LATE_NOTE
         assert json.loads((out / "plan.json").read_text())["routes"]
     else:
+        assert code == 130, stderr
         assert "Interrupted; nothing was written." in stderr
         assert _snapshot(out) == before
+
+
+LATE_NOTE = "(an interrupt arrived after the plan was written; it is complete)"
+
+# The command with a signal sent to itself right after the new folder is swapped in
+# (or, with "after", once run_plan has returned, before the summary is printed).
+_LATE_SIGNAL = """
+import os, signal, sys
+from optimizer import cli, outputs
+real = outputs._swap
+def swap(tmp, out):
+    real(tmp, out)
+    os.kill(os.getpid(), signal.{sig})
+if "{when}" == "swap":
+    outputs._swap = swap
+else:
+    real_print = cli._print_plan
+    def print_plan(*args):
+        os.kill(os.getpid(), signal.{sig})
+        real_print(*args)
+    cli._print_plan = print_plan
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "when"), [("SIGINT", "swap"), ("SIGTERM", "swap"), ("SIGINT", "after")]
+)
+def test_interrupt_once_the_new_folder_is_in_place_is_a_success(
+    old_plan: Path, tmp_path: Path, sig: str, when: str
+) -> None:
+    out = tmp_path / "plan"
+    shutil.copytree(old_plan, out)
+    (out / "plan.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, "v": "old"}))
+    code = _LATE_SIGNAL.format(sig=sig, when=when)
+    argv = ["sites", SCENARIO, "--out", str(out), "--force", "--time-limit", "2", "-q"]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == LATE_NOTE
+    assert "sites open" in lines[-2]  # the normal summary came first
+    assert "Interrupted" not in proc.stderr and "Traceback" not in proc.stderr
+    assert "v" not in json.loads((out / "plan.json").read_text())  # the new plan
+    assert _hidden(tmp_path) == []
 
 
 def test_signal_without_old_folder_leaves_nothing(tmp_path: Path) -> None:
