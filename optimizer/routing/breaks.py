@@ -52,58 +52,89 @@ def tightened(problem: RoutingProblem, margin_s: int = 0) -> RoutingProblem:
     return p.replace(time_window=tw, vehicles=vehicles)
 
 
-def _schedule(
-    p: RoutingProblem, vehicle: Vehicle, visits: list[Visit], leg: int | None
-) -> list[Visit] | None:
-    """Earliest times with the break on leg ``leg`` (before ``visits[leg]``), or None
-    when a window, the depot closing time, the shift or the break window is missed.
+@dataclasses.dataclass(frozen=True)
+class _Route:
+    """A route's fixed data for retiming: travel into each visit, services, windows."""
 
-    The truck leaves ``visits[0]`` when it does in ``visits``; from there every
-    visit starts as soon as the drive, the break and its time window allow.
-    """
+    visits: list[Visit]
+    travel: list[int]  # travel[i]: seconds from visits[i - 1] to visits[i] (travel[0] = 0)
+    service: list[int]
+    opens: list[int]
+    closes: list[int]
+
+    @classmethod
+    def of(cls, p: RoutingProblem, vehicle: Vehicle, visits: list[Visit]) -> _Route:
+        travel = [0] + [
+            round(float(p.time_s[a.node, b.node]) * vehicle.speed_factor)
+            for a, b in itertools.pairwise(visits)
+        ]
+        service = [0 if v.kind == "depot_end" else v.departure_s - v.arrival_s for v in visits]
+        return cls(
+            visits,
+            travel,
+            service,
+            [int(p.time_window[v.node, 0]) for v in visits],
+            [int(p.time_window[v.node, 1]) for v in visits],
+        )
+
+
+def _times(r: _Route, vehicle: Vehicle, leg: int | None) -> tuple[list[int], int] | None:
+    """Earliest arrivals with the break on leg ``leg`` (before ``visits[leg]``) and
+    the break's start (-1 without), or None when a window, the depot closing time,
+    the shift or the break window is missed. The truck leaves the first visit when
+    it does in the route."""
     bw = vehicle.break_window
-    out = [visits[0]]
-    for k, visit in enumerate(visits[1:], start=1):
-        prev = out[-1]
-        travel = round(float(p.time_s[prev.node, visit.node]) * vehicle.speed_factor)
-        depart = prev.departure_s
+    arrive = [r.visits[0].arrival_s]
+    depart = r.visits[0].departure_s
+    break_start = -1
+    for k in range(1, len(r.visits)):
+        earliest = depart + r.travel[k]
         if k == leg and bw is not None:
-            start = max(depart, bw[0])
-            if start > bw[1]:
+            break_start = max(depart, bw[0])
+            if break_start > bw[1]:
                 return None
+            # the break may fall during the drive: it only has to fit in the leg
+            earliest = max(earliest, break_start) + vehicle.break_s
+        t = max(earliest, r.opens[k])
+        if t > r.closes[k]:
+            return None
+        arrive.append(t)
+        depart = t + r.service[k]
+    if arrive[-1] - arrive[0] > vehicle.shift_s:
+        return None
+    return arrive, break_start
+
+
+def _visits(
+    r: _Route, vehicle: Vehicle, times: tuple[list[int], int], leg: int | None
+) -> list[Visit]:
+    arrive, break_start = times
+    out: list[Visit] = []
+    for k, (visit, t) in enumerate(zip(r.visits, arrive, strict=True)):
+        if k == leg:
+            prev = out[-1]
             out.append(
                 dataclasses.replace(
-                    prev, kind="break", arrival_s=start, departure_s=start + vehicle.break_s
+                    prev,
+                    kind="break",
+                    arrival_s=break_start,
+                    departure_s=break_start + vehicle.break_s,
                 )
             )
-            # the break may fall during the drive: it only has to fit in the leg
-            earliest = max(depart + travel, start) + vehicle.break_s
-        else:
-            earliest = depart + travel
-        arrive = max(earliest, int(p.time_window[visit.node, 0]))
-        if arrive > p.time_window[visit.node, 1]:
-            return None
-        service = 0 if visit.kind == "depot_end" else visit.departure_s - visit.arrival_s
-        out.append(dataclasses.replace(visit, arrival_s=arrive, departure_s=arrive + service))
-    if out[-1].arrival_s - out[0].arrival_s > vehicle.shift_s:
-        return None
+        out.append(dataclasses.replace(visit, arrival_s=t, departure_s=t + r.service[k]))
     return out
 
 
-def _candidate_legs(
-    p: RoutingProblem, vehicle: Vehicle, visits: list[Visit], prefer: int | None
-) -> list[int]:
+def _candidate_legs(r: _Route, vehicle: Vehicle, prefer: int | None) -> list[int]:
     """The legs worth trying for the break: those the truck is on while the break
     window is open. A leg left before the window opens is never better than the next
     one (the break then starts when the window opens either way, one stop later)."""
     bw = vehicle.break_window
     assert bw is not None
-    depart = [visits[0].departure_s]  # earliest departures without a break
-    for a, b in itertools.pairwise(visits):
-        travel = round(float(p.time_s[a.node, b.node]) * vehicle.speed_factor)
-        arrive = max(depart[-1] + travel, int(p.time_window[b.node, 0]))
-        depart.append(arrive + b.departure_s - b.arrival_s if b.kind != "depot_end" else arrive)
-    last = len(visits) - 1
+    depart = [r.visits[0].departure_s]  # earliest departures without a break
+    for k in range(1, len(r.visits)):
+        depart.append(max(depart[-1] + r.travel[k], r.opens[k]) + r.service[k])
+    last = len(r.visits) - 1
     legs = [
         leg
         for leg in range(1, last + 1)
@@ -125,24 +156,25 @@ def earliest_schedule(
     after the earliest break end (the break then falls outside the route). Ties go
     to the break on leg ``prefer`` (before ``visits[prefer]``), the solver's choice.
     """
-    plain = [v for v in visits if v.kind != "break"]
+    r = _Route.of(problem, vehicle, [v for v in visits if v.kind != "break"])
     bw = vehicle.break_window
-    best = _schedule(problem, vehicle, plain, None)
+    best = _times(r, vehicle, None)
+    best_leg: int | None = None
     if bw is None or vehicle.break_s <= 0:
-        return best
+        return None if best is None else _visits(r, vehicle, best, None)
     if best is not None:
-        begin, end = best[0].arrival_s, best[-1].arrival_s
+        begin, end = best[0][0], best[0][-1]
         if not (bw[0] + vehicle.break_s <= begin or bw[1] >= end):
             best = None  # the route spans the break window: it needs its break
-    best_key = (best[-1].arrival_s, 1) if best is not None else None
-    for leg in _candidate_legs(problem, vehicle, plain, prefer):
-        out = _schedule(problem, vehicle, plain, leg)
-        if out is None:
+    best_key = (best[0][-1], 1) if best is not None else None
+    for leg in _candidate_legs(r, vehicle, prefer):
+        times = _times(r, vehicle, leg)
+        if times is None:
             continue
-        key = (out[-1].arrival_s, 0 if leg == prefer else 2)
+        key = (times[0][-1], 0 if leg == prefer else 2)
         if best_key is None or key < best_key:
-            best, best_key = out, key
-    return best
+            best, best_key, best_leg = times, key, leg
+    return None if best is None else _visits(r, vehicle, best, best_leg)
 
 
 def _retime(problem: RoutingProblem, vehicle: Vehicle, route: Route) -> Route | None:
