@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 
 # pydantic needs typing_extensions' TypedDict on Python < 3.12 (a pydantic dependency).
 from typing_extensions import TypedDict
@@ -44,7 +44,6 @@ __all__ = [
     "Zone",
     "load_plan",
     "plan_json_schema",
-    "upgrade_plan",
     "validate_plan",
     "write_schema",
 ]
@@ -54,6 +53,12 @@ SCHEMA_VERSION: Literal[1] = 1
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "plan.schema.json"
 
 _FORBID = ConfigDict(extra="forbid")
+
+
+def About(text: str) -> Any:
+    """A field's meaning, carried into the JSON Schema as its description."""
+    return Field(description=text)
+
 
 Stage = Literal["plan", "sites", "routes"]
 FacilityType = Literal["landfill", "sorting", "transfer", "composting", "treatment", "recycler"]
@@ -72,9 +77,11 @@ class SolverInfo(TypedDict):
 
     time_limit_s: float
     seed: int
-    sites_status: SitesStatus | None  # None: no site stage ran
-    routes_status: RoutesStatus | None  # of plan day 1; None: no routes planned
-    routes_objective: float | None  # sum over the plan days of the routing objective
+    sites_status: Annotated[SitesStatus | None, About("null: no site stage ran")]
+    routes_status: Annotated[RoutesStatus | None, About("of plan day 1; null: no routes planned")]
+    routes_objective: Annotated[
+        float | None, About("sum over the plan days of the routing objective")
+    ]
 
 
 @with_config(_FORBID)
@@ -82,11 +89,11 @@ class ScenarioInfo(TypedDict):
     """The scenario the plan was made from and when."""
 
     name: str
-    title: str  # the name when the scenario gives no title
+    title: Annotated[str, About("the name when the scenario gives no title")]
     description: str
-    source: str  # the scenario file, or "<memory>"
-    stage: Stage  # which command made it: the whole plan, sites only, routes only
-    generated_at: str  # ISO 8601, UTC, seconds
+    source: Annotated[str, About('the scenario file, or "<memory>"')]
+    stage: Annotated[Stage, About("which command made it: the whole plan, sites only, routes only")]
+    generated_at: Annotated[str, About("ISO 8601, UTC, seconds")]
     solver: SolverInfo
 
 
@@ -97,9 +104,9 @@ class NetworkInfo(TypedDict):
     source: str
     nodes: int
     edges: int
-    bbox: list[float]  # [min_lon, min_lat, max_lon, max_lat]
-    streets: list[list[LonLat]]  # polylines of the base layer
-    stats: dict[str, bool | int | float | str]  # as the reader reports them
+    bbox: Annotated[list[float], About("[min_lon, min_lat, max_lon, max_lat]")]
+    streets: Annotated[list[list[LonLat]], About("polylines of the base layer")]
+    stats: Annotated[dict[str, bool | int | float | str], About("as the reader reports them")]
 
 
 @with_config(_FORBID)
@@ -119,14 +126,16 @@ class Point(TypedDict):
     lon: float
     lat: float
     stream: str
-    district: str  # "" when unknown
-    tonnes_per_day: float  # annual average
+    district: Annotated[str, About('"" when unknown')]
+    tonnes_per_day: Annotated[float, About("annual average")]
     m3_per_day: float
     visits_per_week: float
-    containers: int  # 0 when unknown
-    due_today: bool | None  # collected on plan day 1; None: no routes planned
-    due_days: list[int] | None  # the plan days it is collected on; None: no routes planned
-    snap_distance_m: float  # from the given position to the road network
+    containers: Annotated[int, About("0 when unknown")]
+    due_today: Annotated[bool | None, About("collected on plan day 1; null: no routes planned")]
+    due_days: Annotated[
+        list[int] | None, About("the plan days it is collected on; null: no routes planned")
+    ]
+    snap_distance_m: Annotated[float, About("from the given position to the road network")]
 
 
 @with_config(_FORBID)
@@ -150,16 +159,16 @@ class Facility(TypedDict):
     open: bool
     lon: float
     lat: float
-    accepts: list[str]  # stream ids it is licensed for
+    accepts: Annotated[list[str], About("stream ids it is licensed for")]
     capacity_t_per_day: float
     used_t_per_day: float
-    utilisation: float  # used / capacity (above 1 = overloaded)
+    utilisation: Annotated[float, About("used / capacity (above 1 = overloaded)")]
     capex_kzt: float
     opex_kzt_per_year: float
-    recovery_rate: float  # share of the input recovered (0-1)
-    excluded_reason: str | None  # why a sanitary protection zone excludes it
-    catchment: list[str]  # point ids assigned to it by the site model
-    source: str  # where its figures come from
+    recovery_rate: Annotated[float, About("share of the input recovered (0-1)")]
+    excluded_reason: Annotated[str | None, About("why a sanitary protection zone excludes it")]
+    catchment: Annotated[list[str], About("point ids assigned to it by the site model")]
+    source: Annotated[str, About("where its figures come from")]
 
 
 @with_config(_FORBID)
@@ -184,15 +193,15 @@ class Zone(TypedDict):
 
     id: str
     kind: Literal["sanitary_protection"]
-    reason: str  # width, what it surrounds, and the rule
+    reason: Annotated[str, About("width, what it surrounds, and the rule")]
     geometry: PolygonGeometry | MultiPolygonGeometry
 
 
 ResidueFlow = TypedDict(
     "ResidueFlow",
     {
-        "from": str,  # sorting/transfer/composting site id
-        "to": str,  # landfill id
+        "from": Annotated[str, About("sorting/transfer/composting site id")],
+        "to": Annotated[str, About("landfill id")],
         "t_per_day": float,
         "road_km": float,
     },
@@ -209,11 +218,11 @@ class FleetType(TypedDict):
     count: int
     depot_id: str
     capacity_t: float
-    body_m3: float  # compacted body volume
+    body_m3: Annotated[float, About("compacted body volume")]
     compaction_ratio: float
-    shift_start: str  # "hh:mm"
+    shift_start: Annotated[str, About('"hh:mm"')]
     shift_min: float
-    streams: list[str] | None  # None: any stream
+    streams: Annotated[list[str] | None, About("null: any stream")]
 
 
 @with_config(_FORBID)
@@ -222,15 +231,15 @@ class Stop(TypedDict):
 
     seq: int
     kind: StopKind
-    ref_id: str  # point, facility or depot id
-    stream: str | None  # the stream collected (collection stops), else None
+    ref_id: Annotated[str, About("point, facility or depot id")]
+    stream: Annotated[str | None, About("the stream collected (collection stops), else null")]
     lon: float
     lat: float
     arrival_min: float
     departure_min: float
     service_min: float
     load_after_t: float
-    load_after_m3: float  # loose volume on board
+    load_after_m3: Annotated[float, About("loose volume on board")]
     distance_km_so_far: float
 
 
@@ -240,7 +249,7 @@ class Route(TypedDict):
 
     id: str
     vehicle_id: str
-    vehicle_type: str  # a FleetType id ("" if unknown)
+    vehicle_type: Annotated[str, About('a FleetType id ("" if unknown)')]
     day: int
     depot_id: str
     distance_km: float
@@ -249,7 +258,7 @@ class Route(TypedDict):
     cost_kzt: float
     fuel_l: float
     stops: list[Stop]
-    geometry: list[LonLat]  # along the streets
+    geometry: Annotated[list[LonLat], About("along the streets")]
 
 
 @with_config(_FORBID)
@@ -257,9 +266,9 @@ class Unserved(TypedDict):
     """A stop due on a plan day that no route serves, and why."""
 
     point_id: str
-    stream: str | None  # None only in plans written before it was recorded
+    stream: Annotated[str | None, About("null only in plans written before it was recorded")]
     day: int
-    reason: str  # starts with its category: "fleet limit", "time window", …
+    reason: Annotated[str, About('starts with its category: "fleet limit", "time window", …')]
 
 
 @with_config(_FORBID)
@@ -283,23 +292,25 @@ class SiteKpis(TypedDict):
 
     capex_kzt: int
     opex_kzt_per_year: int
-    npv_kzt: int  # present cost over the horizon; positive = cost
+    npv_kzt: Annotated[int, About("present cost over the horizon; positive = cost")]
     site_transport_tkm_per_year: int
     site_transport_kzt_per_year: int
     co2e_transport_t_per_year: float
     co2e_landfill_t_per_year: float
     co2e_avoided_t_per_year: float
     co2e_net_t_per_year: float
-    recycling_rate: float  # share of generated waste recovered
+    recycling_rate: Annotated[float, About("share of generated waste recovered")]
     recycled_t_per_day: float
     landfilled_t_per_day: float
-    residue_t_per_day: NotRequired[float]  # two-tier model only
-    residue_haul_tkm_per_year: NotRequired[int]  # two-tier model only
-    robustness: NotRequired[float]  # share of demand samples where capacities hold
+    residue_t_per_day: NotRequired[Annotated[float, About("two-tier model only")]]
+    residue_haul_tkm_per_year: NotRequired[Annotated[int, About("two-tier model only")]]
+    robustness: NotRequired[
+        Annotated[float, About("share of demand samples where capacities hold")]
+    ]
     robustness_samples: NotRequired[int]
     worst_overload: NotRequired[float]
-    robustness_target: NotRequired[float]  # when solved for a target robustness
-    demand_inflation: NotRequired[float]  # the demand factor that met the target
+    robustness_target: NotRequired[Annotated[float, About("when solved for a target robustness")]]
+    demand_inflation: NotRequired[Annotated[float, About("the demand factor that met the target")]]
 
 
 @with_config(_FORBID)
@@ -313,19 +324,19 @@ class Kpis(TypedDict):
     tonnes_generated_per_day: float
     tonne_km: float | None
     fuel_l: float | None
-    co2e_t: float | None  # CO2e of the collection trucks' diesel
+    co2e_t: Annotated[float | None, About("CO2e of the collection trucks' diesel")]
     cost_kzt: float | None
-    vehicles_used: int | None  # trucks on the busiest day
+    vehicles_used: Annotated[int | None, About("trucks on the busiest day")]
     vehicles_available: int
     stops_served: int | None
     unserved_stops: int | None
-    unserved_by_reason: dict[str, int] | None  # count per category
+    unserved_by_reason: Annotated[dict[str, int] | None, About("count per category")]
     unload_trips: int | None
     sites_open: int
-    sites_cost_kzt_per_year: float  # fixed costs of the open sites
-    site_transport_cost_kzt_per_day: float | None  # the site model's objective
-    plan_days: NotRequired[int]  # routed plans only
-    route_kpis_by_day: NotRequired[list[DayKpis]]  # routed plans only
+    sites_cost_kzt_per_year: Annotated[float, About("fixed costs of the open sites")]
+    site_transport_cost_kzt_per_day: Annotated[float | None, About("the site model's objective")]
+    plan_days: NotRequired[Annotated[int, About("routed plans only")]]
+    route_kpis_by_day: NotRequired[Annotated[list[DayKpis], About("routed plans only")]]
     # The site stage's figures (SiteKpis); absent when routes were planned alone.
     capex_kzt: NotRequired[int]
     opex_kzt_per_year: NotRequired[int]
@@ -361,7 +372,7 @@ class Plan(TypedDict):
     facilities: list[Facility]
     fleet: list[FleetType]
     zones: list[Zone]
-    residue_flows: list[ResidueFlow]  # empty unless the two-tier site model ran
+    residue_flows: Annotated[list[ResidueFlow], About("empty unless the two-tier site model ran")]
     routes: list[Route]
     unserved: list[Unserved]
     kpis: Kpis
@@ -396,105 +407,6 @@ def validate_plan(data: Any) -> Plan:
     return PLAN_ADAPTER.validate_python(data, strict=True)
 
 
-def upgrade_plan(data: dict[str, Any]) -> dict[str, Any]:
-    """A schema-1 plan written by an earlier version, completed to the current form.
-
-    Keys added since schema 1 first shipped get the value that means "not recorded":
-    empty lists, ``None`` for nullable figures, the scenario defaults (recovery 0,
-    no source), or a value derived from the plan itself (sites open, waste generated,
-    route fuel at the default 0.6 l/km).  Unknown keys are left for validation.
-    """
-    plan = dict(data)
-    if plan.get("schema_version") != SCHEMA_VERSION:
-        return plan  # validation names the wrong version
-    plan.setdefault("fleet", [])
-    plan.setdefault("residue_flows", [])
-    routes = plan.get("routes")
-    scen = plan.get("scenario")
-    if isinstance(scen, dict):
-        scen = plan["scenario"] = dict(scen)
-        scen.setdefault("description", "")
-        scen.setdefault("stage", "plan" if routes else "sites")
-        solver = scen.get("solver")
-        if isinstance(solver, dict):
-            solver = scen["solver"] = dict(solver)
-            for key in ("sites_status", "routes_status", "routes_objective"):
-                solver.setdefault(key, None)
-    net = plan.get("network")
-    if isinstance(net, dict):
-        plan["network"] = {**net, "stats": net.get("stats", {})}
-    if isinstance(plan.get("points"), list):
-        plan["points"] = [
-            {"containers": 0, "due_today": None, "due_days": None, **p}
-            if isinstance(p, dict)
-            else p
-            for p in plan["points"]
-        ]
-    if isinstance(plan.get("facilities"), list):
-        plan["facilities"] = [
-            {**f, "recovery_rate": f.get("recovery_rate", 0.0), "source": f.get("source", "")}
-            if isinstance(f, dict)
-            else f
-            for f in plan["facilities"]
-        ]
-    if isinstance(routes, list):
-        plan["routes"] = [_upgrade_route(r) if isinstance(r, dict) else r for r in routes]
-    if isinstance(plan.get("unserved"), list):
-        plan["unserved"] = [
-            {"stream": None, "day": 1, **u} if isinstance(u, dict) else u for u in plan["unserved"]
-        ]
-    kpis = plan.get("kpis")
-    if isinstance(kpis, dict):
-        plan["kpis"] = _upgrade_kpis(plan, dict(kpis))
-    return plan
-
-
-def _upgrade_route(route: dict[str, Any]) -> dict[str, Any]:
-    """A route with ``fuel_l`` (default 0.6 l/km) and each stop's ``stream``."""
-    out = dict(route)
-    if "fuel_l" not in out and isinstance(out.get("distance_km"), int | float):
-        out["fuel_l"] = round(float(out["distance_km"]) * 0.6, 1)
-    if isinstance(out.get("stops"), list):
-        out["stops"] = [
-            {**s, "stream": s.get("stream")} if isinstance(s, dict) else s for s in out["stops"]
-        ]
-    return out
-
-
-def _upgrade_kpis(plan: dict[str, Any], kpis: dict[str, Any]) -> dict[str, Any]:
-    """KPIs with the figures added since schema 1 shipped (derived or ``None``)."""
-    points = [p for p in plan.get("points") or [] if isinstance(p, dict)]
-    facilities = [f for f in plan.get("facilities") or [] if isinstance(f, dict)]
-    fleet = [v for v in plan.get("fleet") or [] if isinstance(v, dict)]
-    routed = bool(plan.get("routes"))
-    kpis.setdefault(
-        "tonnes_generated_per_day",
-        round(sum(float(p.get("tonnes_per_day") or 0) for p in points), 2),
-    )
-    kpis.setdefault("vehicles_available", sum(int(v.get("count") or 0) for v in fleet))
-    kpis.setdefault("sites_open", sum(1 for f in facilities if f.get("open")))
-    kpis.setdefault("site_transport_cost_kzt_per_day", None)
-    kpis.setdefault("unload_trips", _count_kind(plan, "unload") if routed else None)
-    if "unserved_by_reason" not in kpis:
-        tally: dict[str, int] = {}
-        for u in plan.get("unserved") or []:
-            reason = str(u.get("reason") or "") if isinstance(u, dict) else ""
-            category = reason.split(":", 1)[0].strip() or "no reason given"
-            tally[category] = tally.get(category, 0) + 1
-        kpis["unserved_by_reason"] = tally if routed or tally else None
-    return kpis
-
-
-def _count_kind(plan: dict[str, Any], kind: str) -> int:
-    return sum(
-        1
-        for r in plan.get("routes") or []
-        if isinstance(r, dict)
-        for s in r.get("stops") or []
-        if isinstance(s, dict) and s.get("kind") == kind
-    )
-
-
 def _describe(exc: ValidationError, limit: int = 8) -> str:
     """The first validation errors as ``where: what`` phrases."""
     parts = []
@@ -508,11 +420,13 @@ def _describe(exc: ValidationError, limit: int = 8) -> str:
 def load_plan(path: Path) -> Plan:
     """Read and check a ``plan.json`` (a plan folder or the file itself).
 
-    Plans from earlier versions of schema 1 are completed (:func:`upgrade_plan`);
+    Plans from earlier versions of schema 1 are completed
+    (:func:`optimizer.plan_upgrade.upgrade_plan`);
     an unreadable file, another schema version, an unknown key or a wrong type
     raises :class:`optimizer.errors.InputError` naming the file.
     """
     from optimizer.errors import InputError
+    from optimizer.plan_upgrade import upgrade_plan
 
     path = Path(path)
     file = path / "plan.json" if path.is_dir() else path

@@ -28,9 +28,9 @@ from optimizer.plan_types import (
     Plan,
     load_plan,
     schema_text,
-    upgrade_plan,
     validate_plan,
 )
+from optimizer.plan_upgrade import upgrade_plan
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
