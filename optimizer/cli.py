@@ -1,7 +1,8 @@
 """The ``optimizer`` command: parse arguments, call the library, print, exit.
 
 Exit codes: 0 success, 1 bad input (usage errors included), 2 infeasible model,
-3 internal error, 130 interrupted (Ctrl-C or SIGTERM). A user mistake never prints a
+3 internal error, 130 interrupted (Ctrl-C or SIGTERM before the output is in place;
+one arriving after it ends the run normally, saying so). A user mistake never prints a
 traceback; set ``OPTIMIZER_DEBUG=1`` to see one for bugs. Every command ends with a
 line saying what it achieved; long runs print a progress line per stage to stderr.
 """
@@ -149,8 +150,8 @@ def _add_out(parser: argparse.ArgumentParser, default: str | None = None) -> Non
     parser.add_argument(
         "--force",
         action="store_true",
-        help="replace an existing plan folder written earlier; never a folder holding "
-        "the inputs, other files, the current or home folder",
+        help="replace an existing plan folder written earlier; never a link, a folder "
+        "holding the inputs or other files, the current or home folder",
     )
 
 
