@@ -315,48 +315,58 @@ class SiteKpis(TypedDict):
 
 @with_config(_FORBID)
 class Kpis(TypedDict):
-    """Headline figures. Route figures are totals over the plan days (None: no routes)."""
+    """Headline figures. Route figures are totals over the plan days (null: no routes)."""
 
     distance_km: float | None
-    driving_h: float | None
-    working_h: float | None
-    tonnes: float | None
-    tonnes_generated_per_day: float
-    tonne_km: float | None
+    driving_h: Annotated[float | None, About("hours on the road")]
+    working_h: Annotated[float | None, About("hours from leaving the depot to returning")]
+    tonnes: Annotated[float | None, About("tonnes collected")]
+    tonnes_generated_per_day: Annotated[float, About("all points and streams, annual average")]
+    tonne_km: Annotated[float | None, About("load carried × distance driven")]
     fuel_l: float | None
     co2e_t: Annotated[float | None, About("CO2e of the collection trucks' diesel")]
-    cost_kzt: float | None
+    cost_kzt: Annotated[float | None, About("route cost: distance, hours and truck-days")]
     vehicles_used: Annotated[int | None, About("trucks on the busiest day")]
-    vehicles_available: int
+    vehicles_available: Annotated[int, About("trucks in the fleet")]
     stops_served: int | None
     unserved_stops: int | None
     unserved_by_reason: Annotated[dict[str, int] | None, About("count per category")]
     unload_trips: int | None
     sites_open: int
     sites_cost_kzt_per_year: Annotated[float, About("fixed costs of the open sites")]
-    site_transport_cost_kzt_per_day: Annotated[float | None, About("the site model's objective")]
+    site_transport_cost_kzt_per_day: Annotated[
+        float | None, About("the site model's objective; null without a site stage")
+    ]
     plan_days: NotRequired[Annotated[int, About("routed plans only")]]
     route_kpis_by_day: NotRequired[Annotated[list[DayKpis], About("routed plans only")]]
     # The site stage's figures (SiteKpis); absent when routes were planned alone.
-    capex_kzt: NotRequired[int]
+    capex_kzt: NotRequired[Annotated[int, About("of the sites opened, once")]]
     opex_kzt_per_year: NotRequired[int]
-    npv_kzt: NotRequired[int]
-    site_transport_tkm_per_year: NotRequired[int]
+    npv_kzt: NotRequired[Annotated[int, About("present cost over the horizon; positive = cost")]]
+    site_transport_tkm_per_year: NotRequired[
+        Annotated[int, About("points to sites (and residue hauls), tonne-km")]
+    ]
     site_transport_kzt_per_year: NotRequired[int]
     co2e_transport_t_per_year: NotRequired[float]
     co2e_landfill_t_per_year: NotRequired[float]
-    co2e_avoided_t_per_year: NotRequired[float]
-    co2e_net_t_per_year: NotRequired[float]
-    recycling_rate: NotRequired[float]
+    co2e_avoided_t_per_year: NotRequired[Annotated[float, About("by recovered material")]]
+    co2e_net_t_per_year: NotRequired[
+        Annotated[float, About("transport + landfill − avoided, t CO2e per year")]
+    ]
+    recycling_rate: NotRequired[Annotated[float, About("share of generated waste recovered")]]
     recycled_t_per_day: NotRequired[float]
     landfilled_t_per_day: NotRequired[float]
-    residue_t_per_day: NotRequired[float]
-    residue_haul_tkm_per_year: NotRequired[int]
-    robustness: NotRequired[float]
+    residue_t_per_day: NotRequired[Annotated[float, About("two-tier model only")]]
+    residue_haul_tkm_per_year: NotRequired[Annotated[int, About("two-tier model only")]]
+    robustness: NotRequired[
+        Annotated[float, About("share of demand samples in which capacities hold")]
+    ]
     robustness_samples: NotRequired[int]
-    worst_overload: NotRequired[float]
-    robustness_target: NotRequired[float]
-    demand_inflation: NotRequired[float]
+    worst_overload: NotRequired[
+        Annotated[float, About("largest load / capacity over samples and sites")]
+    ]
+    robustness_target: NotRequired[Annotated[float, About("when solved for a target")]]
+    demand_inflation: NotRequired[Annotated[float, About("the demand factor that met it")]]
 
 
 @with_config(_FORBID)
