@@ -2,7 +2,7 @@
 
 * The committed schema is the one the types generate (regenerate with
   ``python -m optimizer.plan_types``).
-* Real plans (the demo, a sites-only run, a three-day run) validate against the
+* Real plans (the demo, sites-only, three-day and routes-only runs) validate against the
   types strictly: an undeclared key or a wrong type is rejected.
 * Saved plans are checked when read back (``optimizer compare``): a malformed
   plan.json is an InputError naming the file, not a KeyError.
@@ -56,13 +56,15 @@ def test_schema_forbids_undeclared_keys() -> None:
 
 @pytest.fixture(scope="module")
 def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """plan.json of the demo, of a sites-only run and of a three-day run."""
+    """plan.json of the demo, a sites-only run, a three-day run and a routes-only run."""
     base = tmp_path_factory.mktemp("plans")
     runs = {
         "demo": ["demo", "--out", str(base / "demo"), "--time-limit", "3"],
         "sites": ["sites", str(SCENARIO), "--out", str(base / "sites"), "--time-limit", "3"],
         "days": ["plan", str(SCENARIO), "--out", str(base / "days"), "--days", "3",
                  "--time-limit", "6"],
+        "routes": ["routes", str(SCENARIO), "--sites", str(base / "sites"),
+                   "--out", str(base / "routes"), "--time-limit", "3"],
     }  # fmt: skip
     out = {}
     for name, argv in runs.items():
@@ -71,7 +73,7 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
     return out
 
 
-@pytest.mark.parametrize("name", ["demo", "sites", "days"])
+@pytest.mark.parametrize("name", ["demo", "sites", "days", "routes"])
 def test_real_plans_validate_strictly(plans: dict[str, dict[str, Any]], name: str) -> None:
     plan = plans[name]
     validated = validate_plan(plan)
@@ -85,6 +87,7 @@ def test_real_plans_cover_the_optional_parts(plans: dict[str, dict[str, Any]]) -
     assert days["plan_days"] == 3 and len(days["route_kpis_by_day"]) == 3
     assert "npv_kzt" in days and "robustness" in days
     assert plans["sites"]["points"][0]["due_days"] is None
+    assert "npv_kzt" not in plans["routes"]["kpis"]  # no site stage, no site figures
     assert all(p["due_days"] is not None for p in plans["days"]["points"])
 
 
