@@ -83,6 +83,9 @@ def _shift_bounds(
 
     Any flexibility is used only to save paid hours; otherwise the truck leaves at
     the shift start (a soft bound there, and the finalizer takes the earliest start).
+    The other cumuls are only *a* feasible schedule: with break intervals OR-Tools'
+    scheduler sets them and minimises nothing but the dimension's costs, so the
+    decoder retimes every route to its earliest times (:mod:`decode`, :mod:`breaks`).
     """
     early, late = p.departure_window(v)
     start = time_dim.CumulVar(routing.Start(k))
