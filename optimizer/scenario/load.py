@@ -28,6 +28,7 @@ from optimizer.scenario.schema import (
 )
 from optimizer.scenario.tables import (
     decode_text,
+    entry_label,
     load_points_csv,
     load_points_geojson,
     load_polygons,
@@ -274,19 +275,20 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
         records = []
         before = len(problems)
         for index, item in enumerate(items):
-            ident = item.get("id", index) if isinstance(item, dict) else index
+            has_id = isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]
+            where = f"{key} '{item['id']}'" if has_id else entry_label(key, index)
             try:
                 records.append(model(**item))
             except (ValidationError, TypeError) as err:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     invalid_ids.setdefault(key, set()).add(item["id"])
                 if isinstance(err, ValidationError):
-                    problems += pydantic_problems(err, file, f"{key} '{ident}'")
+                    problems += pydantic_problems(err, file, where)
                 else:
                     problems.append(
                         Problem(
                             file,
-                            f"{key} '{ident}'",
+                            where,
                             "must be a table",
                             "see docs/scenarios.md",
                         )

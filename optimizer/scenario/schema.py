@@ -27,28 +27,31 @@ from optimizer.scenario.limits import (
 FacilityType = Literal["landfill", "sorting", "transfer", "composting", "treatment", "recycler"]
 FacilityState = Literal["existing", "candidate"]
 
+#: A number: finite, and strict, so that ``true`` or ``"11"`` is refused rather than read
+#: as 1 or 11 (an int such as ``11`` is fine). Every real-valued field uses it.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 #: A whole number: ``true`` or ``2.5`` is refused rather than read as 1 or 2.
 Count = Annotated[int, Field(strict=True)]
 #: A random seed for numpy and OR-Tools (non-negative 32-bit).
 Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)]
 #: An amount of money in KZT (or the scenario's currency): 10 trillion is a city's
 #: budget for decades; the bound keeps solver arithmetic in range.
-Money = Annotated[float, Field(ge=0, le=1e13)]
+Money = Annotated[Number, Field(ge=0, le=1e13)]
 #: A cost per unit (km, hour, tonne): a million per unit is far above any real price.
-UnitCost = Annotated[float, Field(ge=0, le=1e6)]
+UnitCost = Annotated[Number, Field(ge=0, le=1e6)]
 #: A loose density in t/m³: from polystyrene (about 0.01) to wet soil (2).
-Density = Annotated[float, Field(ge=0.01, le=2.0)]
+Density = Annotated[Number, Field(ge=0.01, le=2.0)]
 #: A per-capita norm (m³ per person per year or kg per person per day): real norms
 #: are 0.3-3; 100 catches unit mistakes (kg entered as g).
-PerCapitaNorm = Annotated[float, Field(gt=0, le=100)]
+PerCapitaNorm = Annotated[Number, Field(gt=0, le=100)]
 #: A relative seasonal factor (rescaled to average 1 over the year).
-SeasonFactor = Annotated[float, Field(gt=0, le=10)]
+SeasonFactor = Annotated[Number, Field(gt=0, le=10)]
 #: A sanitary-protection distance in metres (the widest zones are a few km).
-ZoneM = Annotated[float, Field(ge=0, le=50_000)]
+ZoneM = Annotated[Number, Field(ge=0, le=50_000)]
 #: Minutes within one day.
-DayMinutes = Annotated[float, Field(ge=0, le=24 * 60)]
+DayMinutes = Annotated[Number, Field(ge=0, le=24 * 60)]
 #: Volume of one container in m³: the largest roll-off skips hold about 40 m³.
-ContainerM3 = Annotated[float, Field(gt=0, le=50)]
+ContainerM3 = Annotated[Number, Field(gt=0, le=50)]
 
 _HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
@@ -101,9 +104,9 @@ class NetworkSpec(StrictRecord):
 
     file: str | None = None
     place: str | None = None
-    bbox: tuple[float, float, float, float] | None = None
+    bbox: tuple[Number, Number, Number, Number] | None = None
     demo: bool = False
-    max_snap_m: float = Field(default=300.0, gt=0)
+    max_snap_m: Number = Field(default=300.0, gt=0)
 
     def source_count(self) -> int:
         """How many sources are given (exactly one is allowed)."""
@@ -119,8 +122,8 @@ class NetworkSpec(StrictRecord):
     @field_validator("bbox")
     @classmethod
     def _bbox_order(
-        cls, value: tuple[float, float, float, float] | None
-    ) -> tuple[float, float, float, float] | None:
+        cls, value: tuple[Number, Number, Number, Number] | None
+    ) -> tuple[Number, Number, Number, Number] | None:
         if value is None:
             return value
         west, south, east, north = value
@@ -174,11 +177,11 @@ class StreamSpec(StrictRecord):
     density_low_t_per_m3: Density | None = None
     density_high_t_per_m3: Density | None = None
     accepted_by: tuple[FacilityType, ...] = Field(min_length=1)
-    composition: dict[str, float] = Field(default_factory=dict)
+    composition: dict[str, Number] = Field(default_factory=dict)
     dedicated_vehicles: bool = False
-    max_storage_days_warm: float | None = Field(default=None, gt=0, le=31)
-    max_storage_days_cold: float | None = Field(default=None, gt=0, le=31)
-    min_visits_per_week: float | None = Field(default=None, gt=0, le=21)
+    max_storage_days_warm: Number | None = Field(default=None, gt=0, le=31)
+    max_storage_days_cold: Number | None = Field(default=None, gt=0, le=31)
+    min_visits_per_week: Number | None = Field(default=None, gt=0, le=21)
     container_m3: ContainerM3 | None = None
     color: str = "#6b7280"
     source: str = ""
@@ -231,16 +234,16 @@ class GenerationSpec(StrictRecord):
 
         id: str = Field(min_length=1)
         stream: str
-        lon: float = Field(ge=-180, le=180)
-        lat: float = Field(ge=-90, le=90)
+        lon: Number = Field(ge=-180, le=180)
+        lat: Number = Field(ge=-90, le=90)
         district: str = ""
         kind: str = ""
-        tonnes_per_day: float | None = Field(default=None, ge=0, le=10_000)
-        quantity: float | None = Field(default=None, ge=0, le=1e9)
+        tonnes_per_day: Number | None = Field(default=None, ge=0, le=10_000)
+        quantity: Number | None = Field(default=None, ge=0, le=1e9)
         unit: str = ""
-        norm_m3_per_unit_year: float | None = Field(default=None, gt=0, le=1e6)
-        norm_kg_per_unit_day: float | None = Field(default=None, gt=0, le=1e6)
-        relative_range: float = Field(default=0.0, ge=0, lt=1)
+        norm_m3_per_unit_year: Number | None = Field(default=None, gt=0, le=1e6)
+        norm_kg_per_unit_day: Number | None = Field(default=None, gt=0, le=1e6)
+        relative_range: Number = Field(default=0.0, ge=0, lt=1)
         containers: Count | None = Field(default=None, ge=0, le=10_000)
         container_m3: ContainerM3 | None = None
         source: str = ""
@@ -254,15 +257,15 @@ class GenerationSpec(StrictRecord):
     norm_density_high_t_per_m3: Density | None = None
     distribution: Literal["triangular", "uniform", "pert"] = "triangular"
     district_norms: dict[str, PerCapitaNorm] = Field(default_factory=dict)
-    stream_shares: dict[str, float] = Field(default_factory=lambda: {"msw": 1.0})
-    stream_coverage: dict[str, float] = Field(default_factory=dict)
+    stream_shares: dict[str, Number] = Field(default_factory=lambda: {"msw": 1.0})
+    stream_coverage: dict[str, Number] = Field(default_factory=dict)
     seasonal_factor_warm: SeasonFactor = 1.0
     seasonal_factor_cold: SeasonFactor = 1.0
-    cold_months: float = Field(default=5.0, ge=0, le=12)
+    cold_months: Number = Field(default=5.0, ge=0, le=12)
     container_m3: ContainerM3 = 1.1
-    fill_level: float = Field(default=0.85, gt=0, le=1.0)
+    fill_level: Number = Field(default=0.85, gt=0, le=1.0)
     # A container site for fewer than 10 people is a typo (Astana: 535 per site).
-    people_per_point: float = Field(default=535.0, gt=0)
+    people_per_point: Number = Field(default=535.0, gt=0)
     sources: tuple[Source, ...] = ()
     seed: Seed = 0
     source: str = ""
@@ -350,8 +353,8 @@ class DepotSpec(StrictRecord):
 
     id: str = Field(min_length=1)
     name: str = ""
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+    lon: Number = Field(ge=-180, le=180)
+    lat: Number = Field(ge=-90, le=90)
 
 
 class FacilitySpec(StrictRecord):
@@ -361,16 +364,16 @@ class FacilitySpec(StrictRecord):
     name: str = ""
     type: FacilityType
     state: FacilityState
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+    lon: Number = Field(ge=-180, le=180)
+    lat: Number = Field(ge=-90, le=90)
     # 1,000,000 t/day is fifty times the largest landfill on earth.
-    capacity_t_per_day: float = Field(gt=0, le=1_000_000)
+    capacity_t_per_day: Number = Field(gt=0, le=1_000_000)
     accepts: tuple[str, ...] = Field(min_length=1)
     fixed_cost_kzt_per_year: Money = 0.0
     capex_kzt: Money = 0.0
     opex_kzt_per_year: Money = 0.0
     gate_fee_kzt_per_t: UnitCost = 0.0
-    recovery_rate: float = Field(default=0.0, ge=0, le=1)
+    recovery_rate: Number = Field(default=0.0, ge=0, le=1)
     opening_hours: str = "00:00-24:00"
     unload_min: DayMinutes = 15.0
     must_stay_open: bool = False
@@ -393,27 +396,32 @@ class VehicleTypeSpec(StrictRecord):
     count: Count = Field(ge=1)
     depot: str
     # Road trucks carry up to about 40 t and 150 m³; the bounds catch unit mistakes (kg).
-    capacity_t: float = Field(gt=0, le=100)
-    capacity_m3: float = Field(gt=0, le=500)
-    compaction_ratio: float = Field(default=1.0, ge=1, le=10)
+    capacity_t: Number = Field(gt=0, le=100)
+    capacity_m3: Number = Field(gt=0, le=500)
+    compaction_ratio: Number = Field(default=1.0, ge=1, le=10)
     cost_per_km_kzt: UnitCost = 0.0
     cost_per_hour_kzt: UnitCost = 0.0
     cost_per_day_kzt: UnitCost = 0.0
     shift_start: str = "07:00"
     # The truck may leave up to this many minutes after shift_start (read by the routes stage).
     shift_start_flex_min: DayMinutes = 0.0
-    shift_min: float = Field(default=480.0, gt=0, le=24 * 60)
+    shift_min: Number = Field(default=480.0, gt=0, le=24 * 60)
     break_min: DayMinutes = 0.0
     break_window: str | None = None
-    speed_factor: float = Field(default=1.0, ge=0.1, le=2)
-    fuel_l_per_km: float = Field(default=0.6, ge=0, le=5)
+    speed_factor: Number = Field(default=1.0, ge=0.1, le=2)
+    fuel_l_per_km: Number = Field(default=0.6, ge=0, le=5)
     streams: tuple[str, ...] | None = None
     source: str = ""
 
     @field_validator("shift_start")
     @classmethod
     def _clock(cls, value: str) -> str:
-        parse_hhmm(value)
+        if parse_hhmm(value) >= 24 * 60:
+            msg = (
+                f"shift_start = {value!r} is the end of the day; a shift starts at 00:00-23:59. "
+                'Fix: write shift_start = "00:00" for a shift starting at midnight'
+            )
+            raise ValueError(msg)
         return value
 
     @field_validator("count")
@@ -454,11 +462,50 @@ class VehicleTypeSpec(StrictRecord):
                 raise ValueError(msg)
         return value
 
+    @model_validator(mode="after")
+    def _shift_within_the_day(self) -> VehicleTypeSpec:
+        start = parse_hhmm(self.shift_start)
+        end = start + self.shift_start_flex_min + self.shift_min
+        if end > 24 * 60:
+            latest = max(0.0, 24 * 60 - self.shift_start_flex_min - self.shift_min)
+            flex = (
+                f" + shift_start_flex_min {self.shift_start_flex_min:g} min"
+                if self.shift_start_flex_min
+                else ""
+            )
+            msg = (
+                f"the shift starting at {self.shift_start}{flex} and lasting shift_min "
+                f"{self.shift_min:g} min ends at {_clock_text(end - 24 * 60)} the next day: night "
+                "shifts crossing midnight are not supported (a shift must end by 24:00). "
+                f"Fix: start the shift by {_clock_text(latest)} at the latest, shorten "
+                "shift_min, or split the night shift into two [[fleet]] entries, one ending "
+                'by 24:00 and one starting at shift_start = "00:00"'
+            )
+            raise ValueError(msg)
+        if self.break_window is not None:
+            opens, closes = parse_window(self.break_window)
+            overlap = min(closes, end) - max(opens, start)
+            if overlap <= 0 or overlap < self.break_min:
+                msg = (
+                    f"the break window {self.break_window} lies outside the shift "
+                    f"{self.shift_start}-{_clock_text(end)}"
+                    + (f" (a {self.break_min:g} min break must fit in both)" if overlap > 0 else "")
+                    + ". Fix: move break_window inside the shift, or change shift_start"
+                )
+                raise ValueError(msg)
+        return self
+
+
+def _clock_text(minutes: float) -> str:
+    """``HH:MM`` of minutes from midnight (past 24:00 as 25:30, etc.)."""
+    whole = round(minutes)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
 
 class SolverSpec(StrictRecord):
     """Solver options; the command line overrides them."""
 
-    time_limit_s: float = Field(default=20.0, gt=0, le=MAX_TIME_LIMIT_S)
+    time_limit_s: Number = Field(default=20.0, gt=0, le=MAX_TIME_LIMIT_S)
     seed: Seed = 0
     # auto: the two-tier model when the scenario has a transfer, sorting or composting
     # site and a landfill for its residue; otherwise single-tier CFLP.
@@ -495,26 +542,26 @@ class SitingSpec(StrictRecord):
     landfill_m: ZoneM = 1000.0
     sorting_small_m: ZoneM = 500.0
     sorting_large_m: ZoneM = 1000.0
-    sorting_threshold_t_per_year: float = Field(default=40_000.0, gt=0)
+    sorting_threshold_t_per_year: Number = Field(default=40_000.0, gt=0)
     transfer_m: ZoneM = 300.0
     composting_m: ZoneM = 500.0
     treatment_m: ZoneM = 1000.0
-    water_factor: float = Field(default=1.0, ge=0, le=100)
+    water_factor: Number = Field(default=1.0, ge=0, le=100)
     # Two-tier model: the share of all generated waste that must be recovered (e.g. 0.4
     # for the national 40 % target). None = no constraint.
-    min_recycling_rate: float | None = Field(default=None, ge=0, le=1)
+    min_recycling_rate: Number | None = Field(default=None, ge=0, le=1)
 
 
 class EconomicsSpec(StrictRecord):
     """Appraisal assumptions for investors: horizon, discount rate, demand growth."""
 
     horizon_years: Count = Field(default=20, ge=1, le=100)
-    discount_rate: float = Field(default=0.08, ge=0, le=1)
-    demand_growth: float = Field(default=0.02, ge=-0.5, le=1)
+    discount_rate: Number = Field(default=0.08, ge=0, le=1)
+    demand_growth: Number = Field(default=0.02, ge=-0.5, le=1)
     robustness_samples: Count = Field(default=50, ge=0, le=10_000)
     # Solve for a site plan whose capacities hold in at least this share of the demand
     # samples (sample-based heuristic; the share reached is measured and reported).
-    target_robustness: float | None = Field(default=None, gt=0, le=1)
+    target_robustness: Number | None = Field(default=None, gt=0, le=1)
     # Upper limit on the capex of the facilities opened (existing ones count as 0).
     capex_budget_kzt: Money | None = None
 
@@ -533,14 +580,14 @@ class PointRecord(StrictRecord):
     """One collection point (container site) and one stream collected there."""
 
     id: str = Field(min_length=1)
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+    lon: Number = Field(ge=-180, le=180)
+    lat: Number = Field(ge=-90, le=90)
     stream: str
     # 10,000 t/day at one container site is a unit mistake (kg?), not a site.
-    tonnes_per_day: float | None = Field(default=None, ge=0, le=10_000)
+    tonnes_per_day: Number | None = Field(default=None, ge=0, le=10_000)
     containers: Count | None = Field(default=None, ge=0, le=10_000)
     container_m3: ContainerM3 | None = None
-    fill_level: float | None = Field(default=None, gt=0, le=1)
+    fill_level: Number | None = Field(default=None, gt=0, le=1)
     district: str = ""
     service_min: DayMinutes | None = None
     time_window: str | None = None
@@ -557,9 +604,9 @@ class District(StrictRecord):
     """A district with its population; polygon rings as [[lon, lat], ...]."""
 
     name: str = Field(min_length=1)
-    population: float = Field(ge=0)
-    rings: tuple[tuple[tuple[float, float], ...], ...] = ()
-    centroid: tuple[float, float] | None = None
+    population: Number = Field(ge=0)
+    rings: tuple[tuple[tuple[Number, Number], ...], ...] = ()
+    centroid: tuple[Number, Number] | None = None
 
     @field_validator("population")
     @classmethod

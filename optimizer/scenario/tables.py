@@ -30,9 +30,50 @@ _FIXES = {
     "int_parsing": "write a whole number",
     "finite_number": "write a finite number (nan and inf are not allowed)",
     "float_parsing": "write a plain number without units",
+    "float_type": "write a number without quotes (true and false are not numbers)",
     "string_type": "write text in quotes",
     "literal_error": "use one of the values listed",
 }
+
+
+#: Examples for a list that must not be empty, by key.
+_LIST_EXAMPLES = {
+    "accepts": 'list at least one stream id, e.g. accepts = ["msw"]',
+    "accepted_by": 'list at least one facility type, e.g. accepted_by = ["landfill"]',
+}
+
+_ORDINALS = (
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+)  # fmt: skip
+
+
+def ordinal(n: int) -> str:
+    """``first``, ``second``, ... ``tenth``, then ``11th``, ``22nd``, ``103rd``."""
+    if 1 <= n <= len(_ORDINALS):
+        return _ORDINALS[n - 1]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def entry_label(section: str, index: int) -> str:
+    """A list entry without a usable id, by its 1-based position: ``fleet entry 2 (the
+    second [[fleet]])``; never a bare index that could be read as an id."""
+    return f"{section} entry {index + 1} (the {ordinal(index + 1)} [[{section}]])"
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    """A pydantic location in words: ``accepted_by item 2``, ``sources entry 1 (...)``."""
+    text = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            parent = loc[i - 1] if i else ""
+            if parent == "sources":
+                text = text.removesuffix("sources") + entry_label("generation.sources", part)
+            else:
+                text += f" item {part + 1}"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
 
 
 def pydantic_problems(
@@ -45,7 +86,7 @@ def pydantic_problems(
         if isinstance(cause, InputError):  # a model validator that lists its own problems
             problems += cause.problems
             continue
-        loc = ".".join(str(x) for x in item["loc"])
+        loc = _loc_text(tuple(item["loc"]))
         where = f"{prefix}{joiner}{loc}" if prefix and loc else (prefix or loc)
         kind = item["type"]
         if kind == "extra_forbidden":
@@ -54,6 +95,19 @@ def pydantic_problems(
         elif kind == "missing":
             what = "required value is missing"
             fix = "add it (see docs/scenarios.md)"
+        elif kind in ("too_short", "too_long"):
+            ctx = item.get("ctx", {})
+            got = ctx.get("actual_length")
+            key = next((x for x in reversed(item["loc"]) if isinstance(x, str)), "")
+            if kind == "too_short" and not got:
+                what = "the list is empty"
+            else:
+                limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+                what = (
+                    f"{got} value(s) given, {'at least' if kind == 'too_short' else 'at most'} {limit} "
+                    + ("needed" if kind == "too_short" else "allowed")
+                )
+            fix = _LIST_EXAMPLES.get(key, "give the number of values docs/scenarios.md shows")
         else:
             what, _, fix = item["msg"].removeprefix("Value error, ").partition(". Fix: ")
             own = kind == "value_error"  # our validators already quote the value
