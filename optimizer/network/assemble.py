@@ -9,7 +9,13 @@ import numpy as np
 import numpy.typing as npt
 
 from optimizer.errors import InputError
-from optimizer.network.graph import EdgeGeometry, RoadNetwork, build_network, polyline_lengths_m
+from optimizer.network.graph import (
+    EdgeGeometry,
+    RoadNetwork,
+    build_network,
+    join_names,
+    polyline_lengths_m,
+)
 from optimizer.network.profile import TruckProfile, parse_oneway, way_allowed, way_speed_kmh
 
 # Tags the profile reads; osmnx only keeps the tags listed in its settings.
@@ -26,6 +32,19 @@ PROFILE_TAGS = (
     "maxweight",
     "maxheight",
 )
+
+
+def street_name(tags: Mapping[str, object]) -> str:
+    """A way's street name: its ``name`` (a list when osmnx merged ways: the distinct
+    names joined by " / "), else its ``ref`` (a road number), else ""."""
+    for key in ("name", "ref"):
+        value = tags.get(key)
+        if value is None:
+            continue
+        name = join_names(value if isinstance(value, list | tuple | set) else [value])
+        if name:
+            return name
+    return ""
 
 
 def _fail(file: str, what: str, fix: str) -> InputError:
@@ -52,14 +71,16 @@ def _assemble(
 
     ``directed=False`` means each row is a way segment in digitised order whose
     ``oneway`` tag decides the directions; ``directed=True`` means rows are
-    already directed edges (osmnx graphs).
+    already directed edges (osmnx graphs). Each edge is named after its row's
+    ``name`` (or ``ref``) tag, see :func:`street_name`.
     """
     lon = np.asarray(node_lon, dtype=np.float64)
     lat = np.asarray(node_lat, dtype=np.float64)
     u = np.asarray(way_u, dtype=np.int64)
     v = np.asarray(way_v, dtype=np.int64)
-    allowed, speed, direction = [], [], []
+    allowed, speed, direction, names = [], [], [], []
     memo: dict[tuple[str, ...], tuple[bool, float, int]] = {}
+    name_memo: dict[tuple[object, object], str] = {}
     for row in tags:
         key = tuple(str(row.get(k)) for k in PROFILE_TAGS)
         known = memo.get(key)
@@ -76,6 +97,14 @@ def _assemble(
             )
             known = (ok and d is not None, way_speed_kmh(row, profile), 0 if d is None else d)
             memo[key] = known
+        raw = (row.get("name"), row.get("ref"))
+        if isinstance(raw[0], list) or isinstance(raw[1], list):
+            names.append(street_name(row))
+        else:
+            street = name_memo.get(raw)
+            if street is None:
+                street = name_memo[raw] = street_name(row)
+            names.append(street)
         allowed.append(known[0])
         speed.append(known[1])
         direction.append(known[2])
@@ -98,6 +127,7 @@ def _assemble(
     rows = np.concatenate([fwd, bwd])
     edge_len = length[rows]
     edge_time = edge_len / speed_ms[rows]
+    edge_name = [names[r] for r in rows.tolist()]
     # Keep only nodes used by an edge.
     used = np.zeros(len(lon), dtype=bool)
     used[eu] = True
@@ -118,5 +148,6 @@ def _assemble(
         edge_time,
         edge_length_m=edge_len,
         edge_geometry=geometry_all,
+        edge_name=edge_name,
         stats={**info, "nodes_read": int(used.sum()), "edges_read": len(eu)},
     )

@@ -17,6 +17,10 @@ from optimizer.network.graph import EdgeGeometry, RoadNetwork
 
 log = logging.getLogger("optimizer")
 CACHE_VERSION = "1"
+#: Part of every network cache key: bumped when a saved network gains data (2: street
+#: names), so networks cached before are read again from their source. Not part of
+#: CACHE_VERSION, which would also drop travel-matrix caches whose content is unchanged.
+NETWORK_FORMAT = 2
 _DIGESTS: weakref.WeakKeyDictionary[RoadNetwork, str] = weakref.WeakKeyDictionary()
 
 
@@ -69,7 +73,12 @@ def _atomic_savez(path: Path, arrays: dict[str, Any]) -> None:
 
 
 def save_network_npz(net: RoadNetwork, path: Path) -> None:
-    """Store a network as one .npz file."""
+    """Store a network as one .npz file.
+
+    Street names are stored once each (``name_vocab``) with a per-edge index
+    (``edge_name_id``), which keeps the file small and needs no pickling.
+    """
+    vocab, name_id = np.unique(np.array(net.edge_name, dtype=str), return_inverse=True)
     _atomic_savez(
         path,
         {
@@ -83,16 +92,25 @@ def save_network_npz(net: RoadNetwork, path: Path) -> None:
             "edge_time_s": net.edge_time_s,
             "geom_coords": net.edge_geometry.coords,
             "geom_offsets": net.edge_geometry.offsets,
+            "name_vocab": vocab,
+            "edge_name_id": name_id.reshape(-1).astype(np.int32),
         },
     )
 
 
 def load_network_npz(path: Path) -> RoadNetwork | None:
-    """Read a network stored by :func:`save_network_npz`; None when absent or unreadable."""
+    """Read a network stored by :func:`save_network_npz`; None when absent or unreadable.
+
+    A file written before street names were stored loads with no names ("").
+    """
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
+            names: tuple[str, ...] = ()
+            if "name_vocab" in data.files and "edge_name_id" in data.files:
+                vocab = data["name_vocab"].tolist()
+                names = tuple(vocab[i] for i in data["edge_name_id"].tolist())
             return RoadNetwork(
                 name=str(data["name"]),
                 node_lon=data["node_lon"],
@@ -103,8 +121,9 @@ def load_network_npz(path: Path) -> RoadNetwork | None:
                 edge_time_s=data["edge_time_s"],
                 edge_geometry=EdgeGeometry(data["geom_coords"], data["geom_offsets"]),
                 stats={**json.loads(str(data["stats"])), "from_cache": str(path)},
+                edge_name=names,
             )
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, IndexError) as exc:
         log.warning("ignoring unreadable network cache %s: %s", path, exc)
         return None
 

@@ -14,6 +14,29 @@ from optimizer.network.profile import TruckProfile
 
 log = logging.getLogger("optimizer")
 
+#: Attributes that hold a street's name in municipal layers, in order of preference
+#: (compared in lower case); the first present one is read as ``name``.
+NAME_COLUMNS = (
+    "name",
+    "street",
+    "street_name",
+    "streetname",
+    "st_name",
+    "str_name",
+    "full_name",
+    "fullname",
+    "road_name",
+    "name_ru",
+    "name_kk",
+    "name_en",
+)
+
+
+def _name_column(columns: list[Any]) -> Any:
+    """The attribute holding the street name, or None (see :data:`NAME_COLUMNS`)."""
+    lower = {str(c).lower(): c for c in reversed(columns)}
+    return next((lower[n] for n in NAME_COLUMNS if n in lower), None)
+
 
 def _read_centerlines(
     path: Path, profile: TruckProfile | None, max_segment_m: float | None = None
@@ -24,6 +47,7 @@ def _read_centerlines(
     like OSM tags (``highway``, ``oneway``, ``maxspeed``, ...) are used when present;
     a line without them is a two-way street at the profile's default speed.
     Crossings are treated as junctions: the file carries no bridge/tunnel levels.
+    Streets are named from the first attribute in :data:`NAME_COLUMNS` (else ``ref``).
     """
     import geopandas as gpd
     import shapely
@@ -41,11 +65,14 @@ def _read_centerlines(
     frame, n_long = _cut_long_segments(frame, max_segment_m)
     lines = frame.geometry.to_numpy()
     attrs = frame.drop(columns=frame.geometry.name)
-    columns = [c for c in attrs.columns if str(c).lower() in PROFILE_TAGS]
+    columns = [c for c in attrs.columns if str(c).lower() in (*PROFILE_TAGS, "ref")]
+    name_column = _name_column(list(attrs.columns))
     pieces = shapely.get_parts(shapely.node(shapely.MultiLineString(list(lines))))
     if columns:
         pieces, source = _attribute_pieces(lines, pieces)
-    else:  # no attributes: every street is two-way at the default speed
+    elif name_column is not None:  # names only: two-way, so pieces keep their direction
+        source = _piece_lines(lines, pieces)
+    else:  # no attributes: every street is two-way at the default speed, unnamed
         source = np.zeros(len(pieces), dtype=np.int64)
     coords, owner = shapely.get_coordinates(pieces, return_index=True)
     keys, node_of = np.unique(np.round(coords, 7), axis=0, return_inverse=True)
@@ -62,6 +89,10 @@ def _read_centerlines(
     a, b, seg_line = a[first], b[first], seg_line[first]
     records = attrs[columns].rename(columns=str.lower).astype(object)
     per_line = records.where(records.notna(), None).to_dict("records")
+    if name_column is not None:
+        named = attrs[name_column].astype(object)
+        for rec, value in zip(per_line, named.where(named.notna(), None).tolist(), strict=True):
+            rec["name"] = value
     return _assemble(
         path.name,
         keys[:, 0],
@@ -118,6 +149,56 @@ def _cut_long_segments(frame: Any, max_segment_m: float | None) -> tuple[Any, in
         crs=frame.crs,
     )
     return out, n_long
+
+
+#: Lines are cut into parts of at most this many degrees (~150-200 m) for the index of
+#: :func:`_piece_lines`: long straight segments would otherwise have huge boxes.
+_INDEX_STEP_DEG = 0.002
+
+
+def _piece_lines(lines: Any, pieces: Any) -> IntArray:
+    """The source line of every noded piece: the line nearest its midpoint.
+
+    A quicker :func:`_attribute_pieces` for naming: distances to short straight
+    segments of the lines rather than to whole lines; pieces are not turned. Where
+    lines overlap, the piece goes to the first of them.
+    """
+    import shapely
+
+    eps = 1e-9
+    coords, owner = shapely.get_coordinates(
+        shapely.segmentize(lines, _INDEX_STEP_DEG), return_index=True
+    )
+    seg = np.flatnonzero(owner[:-1] == owner[1:])
+    x0, y0, x1, y1 = coords[seg, 0], coords[seg, 1], coords[seg + 1, 0], coords[seg + 1, 1]
+    seg_line = owner[seg]
+    boxes = shapely.box(
+        np.minimum(x0, x1) - eps,
+        np.minimum(y0, y1) - eps,
+        np.maximum(x0, x1) + eps,
+        np.maximum(y0, y1) + eps,
+    )
+    mids = shapely.get_coordinates(shapely.line_interpolate_point(pieces, 0.5, normalized=True))
+    piece_idx, seg_idx = shapely.STRtree(boxes).query(shapely.points(mids))
+    px, py = mids[piece_idx, 0], mids[piece_idx, 1]
+    dx, dy = x1[seg_idx] - x0[seg_idx], y1[seg_idx] - y0[seg_idx]
+    len2 = dx * dx + dy * dy
+    t = (px - x0[seg_idx]) * dx + (py - y0[seg_idx]) * dy
+    t = np.clip(t / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)
+    gap = np.hypot(px - x0[seg_idx] - t * dx, py - y0[seg_idx] - t * dy)
+    order = np.lexsort((seg_line[seg_idx], gap, piece_idx))
+    piece_idx, seg_idx = piece_idx[order], seg_idx[order]
+    first = np.ones(len(piece_idx), dtype=bool)
+    first[1:] = piece_idx[1:] != piece_idx[:-1]
+    source = np.zeros(len(pieces), dtype=np.int64)
+    source[piece_idx[first]] = seg_line[seg_idx[first]]
+    missing = np.setdiff1d(np.arange(len(pieces)), piece_idx[first])
+    if len(missing):  # not expected: a midpoint lies on its line; ask for the nearest
+        _, near = shapely.STRtree(lines).query_nearest(
+            shapely.points(mids[missing]), all_matches=False
+        )
+        source[missing] = near
+    return source
 
 
 def _attribute_pieces(lines: Any, pieces: Any) -> tuple[Any, IntArray]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
@@ -18,7 +18,25 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 EARTH_RADIUS_M = 6_371_008.8
+NAME_SEP = " / "  # between the names of a street that has several
 log = logging.getLogger("optimizer")
+
+
+def join_names(names: Iterable[object]) -> str:
+    """One street name from several: the distinct non-empty ones, in order, joined by " / ".
+
+    Already joined names are split first, so joining twice changes nothing; ``None``,
+    NaN and blank values are skipped. ``["A", "B", "A"]`` gives ``"A / B"``.
+    """
+    seen: dict[str, None] = {}
+    for raw in names:
+        if raw is None or (isinstance(raw, float) and raw != raw):
+            continue
+        for part in str(raw).split(NAME_SEP):
+            part = part.strip()
+            if part:
+                seen.setdefault(part, None)
+    return NAME_SEP.join(seen)
 
 
 def _readonly(array: npt.ArrayLike, dtype: type) -> Any:
@@ -117,7 +135,11 @@ def polyline_lengths_m(geometry: EdgeGeometry) -> FloatArray:
 
 @dataclass(frozen=True, eq=False)
 class RoadNetwork:
-    """A directed road graph as read-only arrays; every stage shares this one object."""
+    """A directed road graph as read-only arrays; every stage shares this one object.
+
+    ``edge_name`` is each edge's street name ("" when the source has none); it
+    defaults to "" for every edge.
+    """
 
     name: str
     node_lon: FloatArray
@@ -128,6 +150,7 @@ class RoadNetwork:
     edge_time_s: FloatArray
     edge_geometry: EdgeGeometry
     stats: Mapping[str, Any] = field(default_factory=dict)
+    edge_name: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name, dtype in (
@@ -150,6 +173,10 @@ class RoadNetwork:
                 )
         if len(self.edge_geometry) != n_edges:
             raise ValueError("edge_geometry must have one polyline per edge")
+        names = tuple(map(str, self.edge_name)) if len(self.edge_name) else ("",) * n_edges
+        if len(names) != n_edges:
+            raise ValueError(f"edge_name has {len(names)} values, expected {n_edges}")
+        object.__setattr__(self, "edge_name", names)
         if n_edges and (
             self.edge_u.min() < 0 or max(self.edge_u.max(), self.edge_v.max()) >= n_nodes
         ):
@@ -213,13 +240,15 @@ def build_network(
     *,
     edge_length_m: npt.ArrayLike | None = None,
     edge_geometry: EdgeGeometry | None = None,
+    edge_name: Sequence[str] | None = None,
     stats: Mapping[str, Any] | None = None,
     keep_largest_scc: bool = True,
 ) -> RoadNetwork:
     """A RoadNetwork from raw arrays, keeping only the largest strongly connected part.
 
     Lengths default to the geometry's great-circle length and geometries to straight
-    segments. What was dropped is recorded in ``stats``.
+    segments; street names (one per edge) to "". What was dropped is recorded in
+    ``stats``.
     """
     lon = np.asarray(node_lon, dtype=np.float64)
     lat = np.asarray(node_lat, dtype=np.float64)
@@ -232,6 +261,9 @@ def build_network(
         if edge_length_m is not None
         else polyline_lengths_m(geometry)
     )
+    names: tuple[str, ...] = tuple(edge_name) if edge_name is not None else ("",) * len(u)
+    if len(names) != len(u):
+        raise ValueError(f"edge_name has {len(names)} values, expected {len(u)}")
     info: dict[str, Any] = dict(stats or {})
     info.setdefault("nodes_read", len(lon))
     info.setdefault("edges_read", len(u))
@@ -252,6 +284,7 @@ def build_network(
         u, v = new_id[u[edges]], new_id[v[edges]]
         time_s, length = time_s[edges], length[edges]
         geometry = geometry.take(edges)
+        names = tuple(names[e] for e in edges.tolist())
         if info["nodes_dropped_scc"]:
             log.info(
                 "%s: kept the largest strongly connected component; dropped %d of %d nodes",
@@ -260,6 +293,7 @@ def build_network(
                 info["nodes_read"],
             )
     info["nodes"], info["edges"] = len(lon), len(u)
+    info["edges_named"] = sum(1 for n in names if n)
     return RoadNetwork(
         name=name,
         node_lon=lon,
@@ -270,4 +304,5 @@ def build_network(
         edge_time_s=time_s,
         edge_geometry=geometry,
         stats=info,
+        edge_name=names,
     )

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from optimizer.errors import InputError
-from optimizer.network.assemble import PROFILE_TAGS, _assemble, _fail
+from optimizer.network.assemble import PROFILE_TAGS, _assemble, _fail, street_name
 from optimizer.network.cache import (
+    NETWORK_FORMAT,
     default_cache_dir,
     digest,
     load_network_npz,
@@ -87,6 +88,7 @@ def load_network(
             st.st_mtime_ns,
             (profile or TruckProfile()).key(),
             max_segment_m,
+            NETWORK_FORMAT,
         )
         cache_path = Path(cache_dir) / f"network-{key}.npz"
         cached = load_network_npz(cache_path)
@@ -149,20 +151,23 @@ def _read_pbf(path: Path, profile: TruckProfile | None) -> RoadNetwork:
     index = {int(n): i for i, n in enumerate(nodes["id"].to_numpy())}
     u = np.array([index[int(x)] for x in edges["u"].to_numpy()], dtype=np.int64)
     v = np.array([index[int(x)] for x in edges["v"].to_numpy()], dtype=np.int64)
-    columns = [c for c in PROFILE_TAGS if c in edges.columns]
+    columns = [c for c in (*PROFILE_TAGS, "name", "ref") if c in edges.columns]
     frame = edges[columns].astype(object).where(edges[columns].notna(), None)
     extra = edges["tags"] if "tags" in edges.columns else None
+    # Tags pyrosm has no column for stay in a JSON string: those the profile reads,
+    # and "ref" (a road number) for a way without a name.
+    wanted = (*PROFILE_TAGS, "ref")
 
     def rows() -> Iterator[dict[str, object]]:
         for i, rec in enumerate(frame.to_dict("records")):
             if extra is not None:
                 raw = extra.iat[i]
-                if isinstance(raw, str) and ("hgv" in raw or "max" in raw):
+                if isinstance(raw, str) and (
+                    "hgv" in raw or "max" in raw or ('"ref"' in raw and not rec.get("name"))
+                ):
                     with contextlib.suppress(ValueError):
                         more = json.loads(raw)
-                        rec.update(
-                            {k: more[k] for k in PROFILE_TAGS if k in more and rec.get(k) is None}
-                        )
+                        rec.update({k: more[k] for k in wanted if k in more and rec.get(k) is None})
             yield rec
 
     return _assemble(
@@ -228,6 +233,7 @@ def _from_nx(
             [float(d["travel_time"]) for *_, d in edges],
             edge_length_m=length_m,
             edge_geometry=geometry,
+            edge_name=[street_name(d) for *_, d in edges],
             stats={**stats, "profile": str(graph.graph.get("profile", "stored travel_time"))},
         )
     return _assemble(
@@ -279,7 +285,7 @@ def _online(
 ) -> RoadNetwork:
     """Download with osmnx (its HTTP cache and ours under cache_dir); InputError when offline."""
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = digest(query, (profile or TruckProfile()).key())
+    key = digest(query, (profile or TruckProfile()).key(), NETWORK_FORMAT)
     cache_path = folder / f"network-online-{key}.npz"
     cached = load_network_npz(cache_path)
     if cached is not None:
@@ -345,7 +351,10 @@ def network_from_bbox(
 
 
 def save_graphml(net: RoadNetwork, path: str | Path) -> None:
-    """Write a network as osmnx-compatible GraphML that :func:`load_network` reads back as-is."""
+    """Write a network as osmnx-compatible GraphML that :func:`load_network` reads back as-is.
+
+    Street names are kept as the edges' ``name`` attribute (left out when unknown).
+    """
     import networkx as nx
     import osmnx as ox
     from shapely import LineString
@@ -356,6 +365,7 @@ def save_graphml(net: RoadNetwork, path: str | Path) -> None:
     for i, (x, y) in enumerate(zip(net.node_lon.tolist(), net.node_lat.tolist(), strict=True)):
         graph.add_node(i, x=x, y=y)
     for e in range(net.n_edges):
+        named = {"name": net.edge_name[e]} if net.edge_name[e] else {}
         graph.add_edge(
             int(net.edge_u[e]),
             int(net.edge_v[e]),
@@ -363,6 +373,7 @@ def save_graphml(net: RoadNetwork, path: str | Path) -> None:
             length=float(net.edge_length_m[e]),
             travel_time=float(net.edge_time_s[e]),
             geometry=LineString(net.edge_geometry[e]),
+            **named,
         )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
