@@ -9,7 +9,7 @@ from optimizer.network.graph import EdgeGeometry, RoadNetwork, build_network
 from optimizer.network.matrix import TravelMatrix, travel_matrix
 from optimizer.network.paths import leg_path, paths_for_sequence
 from optimizer.network.profile import TruckProfile, parse_maxspeed, parse_oneway
-from optimizer.network.snap import SnappedPoints, snap_points
+from optimizer.network.snap import SnappedPoints, snap_points, street_names
 from optimizer.network.sources import (
     demo_network,
     load_network,
@@ -35,5 +35,6 @@ __all__ = [
     "paths_for_sequence",
     "save_graphml",
     "snap_points",
+    "street_names",
     "travel_matrix",
 ]

@@ -235,3 +235,67 @@ def _check(
         problems.append(Problem(file=files.get(kind, file), where=where, what=what, fix=fix))
     if problems:
         raise InputError(problems)
+
+
+_INCIDENT: weakref.WeakKeyDictionary[RoadNetwork, tuple[IntArray, IntArray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _incident_edges(net: RoadNetwork) -> tuple[IntArray, IntArray]:
+    """Edges touching each node (in or out) as CSR ``(pointer, edges)``, memoised."""
+    known = _INCIDENT.get(net)
+    if known is None:
+        ends = np.concatenate([net.edge_u, net.edge_v])
+        order = np.argsort(ends, kind="stable")
+        edges = order % max(net.n_edges, 1)
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=net.n_nodes))])
+        known = (ptr.astype(np.int64), edges.astype(np.int64))
+        _INCIDENT[net] = known
+    return known
+
+
+def _distance_to_polyline_m(lon: float, lat: float, line: FloatArray) -> float:
+    """Metres from a point to a lon/lat polyline (local equirectangular plane)."""
+    ky = np.radians(1.0) * EARTH_RADIUS_M
+    kx = ky * np.cos(np.radians(lat))
+    x, y = (line[:, 0] - lon) * kx, (line[:, 1] - lat) * ky
+    if len(x) < 2:
+        return float(np.hypot(x, y).min()) if len(x) else float("inf")
+    dx, dy = np.diff(x), np.diff(y)
+    len2 = dx * dx + dy * dy
+    t = np.clip(-(x[:-1] * dx + y[:-1] * dy) / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)
+    return float(np.hypot(x[:-1] + t * dx, y[:-1] + t * dy).min())
+
+
+def street_names(net: RoadNetwork, snapped: SnappedPoints) -> tuple[str, ...]:
+    """The street of each snapped point, for route sheets: its edge's name.
+
+    When that edge has no name (a service road, a driveway, an unnamed line), the
+    name of the named edge nearest the point among the edges sharing one of its end
+    nodes; "" when there is none. ``snapped`` must come from :func:`snap_points` on
+    this network.
+    """
+    edges = np.asarray(snapped.edge, dtype=np.int64)
+    if len(edges) and (edges.min() < 0 or edges.max() >= net.n_edges):
+        raise ValueError("snapped points refer to edges this network does not have")
+    names = net.edge_name
+    out = [names[e] for e in edges.tolist()]
+    missing = [i for i, name in enumerate(out) if not name]
+    if not missing:
+        return tuple(out)
+    ptr, incident = _incident_edges(net)
+    for i in missing:
+        e = int(edges[i])
+        best, best_d = "", float("inf")
+        for node in (int(net.edge_u[e]), int(net.edge_v[e])):
+            for f in incident[ptr[node] : ptr[node + 1]].tolist():
+                if not names[f]:
+                    continue
+                d = _distance_to_polyline_m(
+                    float(snapped.lon[i]), float(snapped.lat[i]), net.edge_geometry[f]
+                )
+                if d < best_d:
+                    best, best_d = names[f], d
+        out[i] = best
+    return tuple(out)
