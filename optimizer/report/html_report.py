@@ -130,21 +130,11 @@ def _route_cards(plan: Plan) -> str:
 
 #: The Kpis keys shown as site cards (a Literal, so mypy checks them against Kpis).
 _SiteKpi = Literal[
-    "capex_kzt",
-    "opex_kzt_per_year",
-    "npv_kzt",
-    "sites_cost_kzt_per_year",
-    "site_transport_tkm_per_year",
-    "site_transport_kzt_per_year",
-    "tonnes_generated_per_day",
-    "recycled_t_per_day",
-    "landfilled_t_per_day",
-    "residue_t_per_day",
-    "residue_haul_tkm_per_year",
-    "co2e_net_t_per_year",
-    "sites_open",
-    "vehicles_available",
-]
+    "capex_kzt", "opex_kzt_per_year", "npv_kzt", "sites_cost_kzt_per_year",
+    "site_transport_tkm_per_year", "site_transport_kzt_per_year", "tonnes_generated_per_day",
+    "recycled_t_per_day", "landfilled_t_per_day", "residue_t_per_day",
+    "residue_haul_tkm_per_year", "co2e_net_t_per_year", "sites_open", "vehicles_available",
+]  # fmt: skip
 
 
 def _site_cards(plan: Plan) -> str:
