@@ -88,6 +88,20 @@ def _points(text: str | bytes, name: str = "points.csv") -> Callable[[Path], Pat
     return plant
 
 
+def _backslash_points(folder: Path) -> Path:
+    """``points = "data\\points.csv"`` (a Windows path) with the file in data/."""
+    (folder / "data").mkdir()
+    (folder / "data" / "points.csv").write_text(POINTS, encoding="utf-8")
+    _edit(_toml(folder), 'districts = "districts.geojson"', 'points = "data\\\\points.csv"')
+    return _toml(folder)
+
+
+def _folder_points(folder: Path) -> Path:
+    (folder / "data").mkdir()
+    _edit(_toml(folder), 'districts = "districts.geojson"', 'points = "data"')
+    return _toml(folder)
+
+
 def _geo_points(data: object) -> Callable[[Path], Path]:
     return _points(json.dumps(data), "points.geojson")
 
@@ -328,6 +342,27 @@ CASES = [
          "points.csv", "P1"),
     Case("CSV point far away", _points(POINTS.replace("24.9480,60.1720", "71.43,51.13")),
          "points.csv", "point P3"),
+    Case("CSV separated by tabs", _points(POINTS.replace(",", "\t")), "points.csv",
+         "header: this file is separated by tabs, not commas. Fix: save it as comma-separated "
+         "CSV (UTF-8)"),
+    Case("CSV decimal comma", _points(POINTS.replace("msw,0.5,", "msw,0,5,")), "points.csv",
+         "line 2: column tonnes_per_day: '0,5' has a decimal comma"),
+    Case("CSV path with backslashes", _backslash_points, "scenario.toml",
+         "points: file not found (data\\points.csv): the path uses backslashes (\\), and "
+         'data/points.csv exists. Fix: use forward slashes, also on Windows: '
+         'points = "data/points.csv"'),
+    Case("points is a folder", _folder_points, "data", "is a folder, not a file"),
+    Case("points in an Excel workbook", _points(b"PK\x03\x04\x14\x00\x06\x00", "points.xlsx"),
+         "points.xlsx", "spreadsheet workbook (Excel or LibreOffice), which can't be read. "
+         "Fix: save it as CSV UTF-8"),
+    Case("Excel workbook named .csv", _points(b"PK\x03\x04\x14\x00\x06\x00"), "points.csv",
+         "spreadsheet workbook"),
+    Case("GeoJSON truncated", _points('{"type": "FeatureCollection", "features": [',
+         "points.geojson"), "points.geojson", "line 1: not valid JSON"),
+    Case("GeoJSON decimal comma", _geo_points({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
+         "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": "0,5"}}]}),
+         "points.geojson", "'0,5' has a decimal comma"),
     Case("CSV missing file", _sub('districts = "districts.geojson"', 'points = "gone.csv"'),
          "gone.csv", "not found"),
     # points.geojson

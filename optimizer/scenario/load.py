@@ -306,6 +306,10 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
             continue
         table = Path(value) if Path(value).is_absolute() else base_dir / value
         files[key] = str(table)
+        if "\\" in value and not table.exists():
+            problems.append(_backslash_problem(file, key, value, base_dir))
+            incomplete.add(key)
+            continue
         before = len(problems)
         if key == "points":
             loader = (
@@ -328,6 +332,19 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
         return Scenario(**built, base_dir=str(base_dir), source_file=source_file)
     except ValidationError as err:  # the cross-record rules of Scenario itself
         raise ScenarioInputError(pydantic_problems(err, file, ""), built, base_dir) from err
+
+
+def _backslash_problem(file: str, key: str, value: str, base_dir: Path) -> Problem:
+    """A table path written with Windows backslashes, which only Windows reads."""
+    forward = value.replace("\\", "/")
+    exists = (base_dir / forward).is_file()
+    return Problem(
+        file,
+        key,
+        f"file not found ({value}): the path uses backslashes (\\)"
+        + (f", and {forward} exists" if exists else ""),
+        f'use forward slashes, also on Windows: {key} = "{forward}"',
+    )
 
 
 def summarize(scenario: Scenario) -> Iterable[str]:

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,10 @@ def pydantic_problems(
                     + ("needed" if kind == "too_short" else "allowed")
                 )
             fix = _LIST_EXAMPLES.get(key, "give the number of values docs/scenarios.md shows")
+        elif isinstance(item.get("input"), str) and _DECIMAL_COMMA.match(item["input"]):
+            value = item["input"].strip()
+            what = f"'{value}' has a decimal comma"
+            fix = f"write {value.replace(',', '.')} as a number with a decimal point, no quotes"
         else:
             what, _, fix = item["msg"].removeprefix("Value error, ").partition(". Fix: ")
             own = kind == "value_error"  # our validators already quote the value
@@ -147,10 +152,43 @@ def decode_text(path: Path, label: str, problems: list[Problem]) -> str | None:
         return None
 
 
-def _missing_file(path: Path, label: str) -> Problem:
-    return Problem(
-        label, "", f"file not found ({path})", "check the path; it is relative to the scenario file"
-    )
+_WORKBOOKS = (".xlsx", ".xlsm", ".xls", ".ods")
+#: Zip (xlsx, ods) and OLE2 (xls) signatures: spreadsheet workbooks, whatever their name.
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def _file_problem(path: Path, label: str) -> Problem | None:
+    """Why a table file cannot be read as text, or None: not found (with a hint for
+    Windows backslashes), a folder, or a spreadsheet workbook."""
+    if path.is_dir():
+        return Problem(
+            label,
+            "",
+            f"is a folder, not a file ({path})",
+            "name the file inside it, e.g. " + str(Path(path.name) / "points.csv"),
+        )
+    if not path.is_file():
+        fix = "check the path; it is relative to the scenario file"
+        if "\\" in str(path):
+            forward = Path(str(path).replace("\\", "/"))
+            fix = "use forward slashes (/) in the path, also on Windows"
+            if forward.is_file():
+                fix += f": {forward} exists"
+        return Problem(label, "", f"file not found ({path})", fix)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        head = b""  # reported when the file is read
+    if path.suffix.lower() in _WORKBOOKS or head.startswith(_WORKBOOK_MAGIC):
+        return Problem(
+            label,
+            "",
+            "this is a spreadsheet workbook (Excel or LibreOffice), which can't be read",
+            "save it as CSV UTF-8 (Excel: File > Save As > 'CSV UTF-8 (Comma delimited)'; "
+            "LibreOffice: Save As 'Text CSV', character set UTF-8) and name the .csv file",
+        )
+    return None
 
 
 def _csv_records(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str] | str]]:
@@ -180,8 +218,9 @@ def _read_csv_rows(
     a row with more or fewer values than the header, a repeated or empty column name:
     each is reported by line and the file's rows are not used.
     """
-    if not path.is_file():
-        problems.append(_missing_file(path, file_label))
+    bad_file = _file_problem(path, file_label)
+    if bad_file is not None:
+        problems.append(bad_file)
         return []
     text = decode_text(path, file_label, problems)
     if text is None:
@@ -223,20 +262,65 @@ def _read_csv_rows(
             continue
         if header is None:
             header = [v.strip() for v in values]
+            separator = _foreign_separator(header)
+            if separator:
+                problems.append(
+                    Problem(
+                        file_label,
+                        "header",
+                        f"this file is separated by {separator}, not commas",
+                        "save it as comma-separated CSV (UTF-8): in Excel 'CSV UTF-8 "
+                        "(Comma delimited)', in LibreOffice 'Text CSV' with the field "
+                        "delimiter ','",
+                    )
+                )
+                break
             problems += _header_problems(header, file_label)
             continue
         if len(values) != len(header):
-            problems.append(
-                Problem(
-                    file_label,
-                    f"line {start}",
-                    f"{len(values)} values but the header has {len(header)} columns",
-                    "give every row one value per column (empty values are allowed)",
-                )
-            )
+            problems.append(_row_length_problem(file_label, start, header, values))
             continue
         rows.append((start, dict(zip(header, values, strict=True))))
     return [] if len(problems) > before else rows
+
+
+def _foreign_separator(header: list[str]) -> str:
+    """``tabs`` or ``semicolons`` when the header is one cell holding those, else ``""``."""
+    cells = "".join(header)
+    if "\t" in cells:
+        return "tabs"
+    if ";" in cells:
+        return "semicolons"
+    return ""
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+
+
+def _row_length_problem(label: str, line: int, header: list[str], values: list[str]) -> Problem:
+    """A row with the wrong number of values; a decimal comma (``0,5``) that split a
+    number in two is named as such."""
+    if len(values) == len(header) + 1:
+        for i, name in enumerate(header):
+            if name not in _POINT_NUMERIC:
+                continue
+            joined = f"{values[i]},{values[i + 1]}"
+            if _DECIMAL_COMMA.match(joined):
+                return Problem(
+                    label,
+                    f"line {line}",
+                    f"column {name}: '{joined.strip()}' has a decimal comma, which splits it "
+                    f"into two values ({len(values)} values but the header has "
+                    f"{len(header)} columns)",
+                    f"write {joined.strip().replace(',', '.')} with a decimal point (or save "
+                    "the file as comma-separated CSV with decimal points)",
+                )
+    return Problem(
+        label,
+        f"line {line}",
+        f"{len(values)} values but the header has {len(header)} columns",
+        "give every row one value per column (empty values are allowed)",
+    )
 
 
 def _header_problems(header: list[str], label: str) -> list[Problem]:
@@ -382,12 +466,19 @@ _POSITION_FIX = (
 
 def _features(data: Any, label: str, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:
     """The features of a FeatureCollection, each an object; anything else is a Problem."""
+    if data is _UNREADABLE:  # the reason is already listed
+        return []
     if (
         not isinstance(data, dict)
         or data.get("type", "FeatureCollection") != "FeatureCollection"
         or not isinstance(data.get("features"), list)
     ):
-        got = type(data).__name__ if not isinstance(data, dict) else f"type {data.get('type')!r}"
+        names = {type(None): "null", list: "a list", str: "text", bool: "true/false"}
+        got = (
+            names.get(type(data), type(data).__name__)
+            if not isinstance(data, dict)
+            else f"type {data.get('type')!r}"
+        )
         problems.append(
             Problem(
                 label,
@@ -455,14 +546,19 @@ def load_points_geojson(path: Path, label: str, problems: list[Problem]) -> list
     return points
 
 
+#: What :func:`_read_json` returns for a file it could not read (the Problem is listed).
+_UNREADABLE: Any = object()
+
+
 def _read_json(path: Path, label: str, problems: list[Problem]) -> Any:
-    """Parsed JSON, or None with a Problem naming the line of a syntax error."""
-    if not path.is_file():
-        problems.append(_missing_file(path, label))
-        return None
+    """Parsed JSON, or :data:`_UNREADABLE` with a Problem (a syntax error names its line)."""
+    bad_file = _file_problem(path, label)
+    if bad_file is not None:
+        problems.append(bad_file)
+        return _UNREADABLE
     text = decode_text(path, label, problems)
     if text is None:
-        return None
+        return _UNREADABLE
     try:
         return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
@@ -474,10 +570,10 @@ def _read_json(path: Path, label: str, problems: list[Problem]) -> Any:
                 "fix the file or export it again as GeoJSON",
             )
         )
-        return None
+        return _UNREADABLE
     except ValueError as exc:
         problems.append(Problem(label, "", str(exc), "write plain finite numbers"))
-        return None
+        return _UNREADABLE
 
 
 def _no_constant(name: str) -> float:

@@ -1,0 +1,50 @@
+"""Messages for inputs a tester got wrong: one problem each, in plain words."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from optimizer.errors import InputError
+from optimizer.plan import demo_scenario_path
+from optimizer.scenario import load_scenario
+
+
+@pytest.fixture
+def demo_dir(tmp_path: Path) -> Path:
+    """A writable copy of the embedded demo scenario."""
+    dst = tmp_path / "demo"
+    shutil.copytree(demo_scenario_path().parent, dst)
+    return dst
+
+
+def _problems(path: Path) -> list[str]:
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"type": "FeatureCollection", "features": [', "not valid JSON"),
+        (None, "file not found"),
+    ],
+)
+def test_unreadable_geojson_is_one_problem(demo_dir: Path, text: str | None, expected: str) -> None:
+    path = demo_dir / "districts.geojson"
+    if text is None:
+        path.unlink()
+    else:
+        path.write_text(text, encoding="utf-8")
+    problems = _problems(demo_dir / "scenario.toml")
+    assert len(problems) == 1, problems
+    assert expected in problems[0] and "NoneType" not in problems[0]
+
+
+def test_json_null_is_named_in_words(demo_dir: Path) -> None:
+    (demo_dir / "districts.geojson").write_text("null", encoding="utf-8")
+    (problem,) = _problems(demo_dir / "scenario.toml")
+    assert "not a GeoJSON FeatureCollection (got null)" in problem
