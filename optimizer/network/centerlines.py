@@ -157,7 +157,7 @@ _INDEX_STEP_DEG = 0.002
 
 
 def _piece_lines(lines: Any, pieces: Any) -> IntArray:
-    """The source line of every noded piece: the line nearest its midpoint.
+    """The source line of every noded piece: the line nearest the middle of its first segment.
 
     A quicker :func:`_attribute_pieces` for naming: distances to short straight
     segments of the lines rather than to whole lines; pieces are not turned. Where
@@ -178,7 +178,11 @@ def _piece_lines(lines: Any, pieces: Any) -> IntArray:
         np.maximum(x0, x1) + eps,
         np.maximum(y0, y1) + eps,
     )
-    mids = shapely.get_coordinates(shapely.line_interpolate_point(pieces, 0.5, normalized=True))
+    # The middle of each piece's first segment: on its line, and cheaper than the
+    # middle of the whole piece.
+    coords, owner = shapely.get_coordinates(pieces, return_index=True)
+    start = np.searchsorted(owner, np.arange(len(pieces)))
+    mids = (coords[start] + coords[start + 1]) / 2
     piece_idx, seg_idx = shapely.STRtree(boxes).query(shapely.points(mids))
     px, py = mids[piece_idx, 0], mids[piece_idx, 1]
     dx, dy = x1[seg_idx] - x0[seg_idx], y1[seg_idx] - y0[seg_idx]
