@@ -294,6 +294,16 @@ CASES = [
          "extends"),
     Case("remove unknown id", _variant('extends = "scenario.toml"\nremove = ["sorting_west"]\n'),
          "variant.toml", "remove"),
+    Case("variant removes a used depot", _variant('extends = "scenario.toml"\n'
+                                                  'remove = ["garage"]\n'), "variant.toml",
+         "fleet 'side_loader'.depot: depot 'garage' is removed by this variant's remove = "
+         '["garage"] but fleet \'side_loader\' still uses it. Fix: keep the depot (take '
+         "'garage' out of remove), or make fleet 'side_loader' use another depot added as a "
+         "[[depots]] entry (none is left)"),
+    Case("variant removes a used stream", _variant('extends = "scenario.toml"\n'
+                                                   'remove = ["dry_recyclables"]\n'),
+         "variant.toml", "fleet 'recyclables_truck'.streams: stream 'dry_recyclables' is "
+         "removed by this variant's remove"),
     Case("remove not a list", _variant('extends = "scenario.toml"\nremove = "landfill"\n'),
          "variant.toml", "remove"),
     # places on the map

@@ -48,3 +48,25 @@ def test_json_null_is_named_in_words(demo_dir: Path) -> None:
     (demo_dir / "districts.geojson").write_text("null", encoding="utf-8")
     (problem,) = _problems(demo_dir / "scenario.toml")
     assert "not a GeoJSON FeatureCollection (got null)" in problem
+
+
+@pytest.mark.parametrize("removed", ['["garage"]', '["msw", "dry_recyclables"]'])
+def test_nothing_to_choose_from_is_never_an_empty_list(demo_dir: Path, removed: str) -> None:
+    variant = demo_dir / "variant.toml"
+    variant.write_text(f'extends = "scenario.toml"\nremove = {removed}\n', encoding="utf-8")
+    problems = _problems(variant)
+    assert problems
+    assert not [p for p in problems if "[]" in p], problems
+    assert any("is removed by this variant's remove" in p for p in problems), problems
+
+
+def test_unknown_reference_with_nothing_to_choose_says_what_to_add() -> None:
+    from optimizer.scenario.checks import Parts, fleet_depots_exist
+    from optimizer.scenario.schema import VehicleTypeSpec
+
+    truck = VehicleTypeSpec(id="t", count=1, depot="garage", capacity_t=5, capacity_m3=10)
+    (problem,) = fleet_depots_exist(Parts(file="s.toml", fleet=(truck,)))
+    assert problem.what == "unknown depot 'garage'"
+    assert problem.fix == (
+        'add a [[depots]] entry with id = "garage" (there is no depot to choose from)'
+    )

@@ -57,12 +57,14 @@ class Parts:
     files: Mapping[str, str] = field(default_factory=dict)
     incomplete: frozenset[str] = frozenset()
     invalid_ids: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    removed: tuple[str, ...] = ()  # ids a variant's ``remove`` dropped
 
     @classmethod
-    def of(cls, sc: Scenario) -> Parts:
-        """The parts of a complete, validated scenario."""
+    def of(cls, sc: Scenario, removed: Iterable[str] = ()) -> Parts:
+        """The parts of a complete, validated scenario (``removed``: a variant's ``remove``)."""
         return cls(
             file=sc.source_file,
+            removed=tuple(removed),
             streams=sc.streams,
             depots=sc.depots,
             facilities=sc.facilities,
@@ -82,11 +84,13 @@ class Parts:
         file: str,
         incomplete: Iterable[str],
         invalid_ids: Mapping[str, Iterable[str]],
+        removed: Iterable[str] = (),
     ) -> Parts:
         """The parts the loader could validate, with the lists that lost records."""
         keys = ("streams", "depots", "facilities", "fleet", "points", "districts")
         return cls(
             file=file,
+            removed=tuple(removed),
             generation=built.get("generation"),
             solver=built.get("solver"),
             economics=built.get("economics"),
@@ -113,8 +117,34 @@ class Parts:
 Check = Callable[[Parts], Iterator[Problem]]
 
 
-def _one_of(known: Iterable[str]) -> str:
-    return f"use one of {sorted(known)}"
+def _one_of(known: Iterable[str], empty: str) -> str:
+    """``use one of [...]``, or ``empty`` (what to add) when there is nothing to choose."""
+    names = sorted(known)
+    return f"use one of {names}" if names else empty
+
+
+def _unknown(
+    p: Parts, file: str, kind: str, section: str, ident: str, known: Iterable[str], user: str
+) -> tuple[str, str]:
+    """What and fix for a reference ``user`` makes to a missing ``kind`` ``ident``.
+
+    An id a variant's ``remove`` dropped is named as removed, not as unknown.
+    """
+    add = f'add a [[{section}]] entry with id = "{ident}"'
+    if ident in p.removed:
+        listed = "[" + ", ".join(f'"{x}"' for x in p.removed) + "]"
+        by = "this variant's" if file == p.file else f"the variant's ({p.file})"
+        names = sorted(known)
+        other = (
+            f"one of {names}"
+            if names
+            else f"another {kind} added as a [[{section}]] entry (none is left)"
+        )
+        return (
+            f"{kind} '{ident}' is removed by {by} remove = {listed} but {user} still uses it",
+            f"keep the {kind} (take '{ident}' out of remove), or make {user} use {other}",
+        )
+    return f"unknown {kind} '{ident}'", _one_of(known, f"{add} (there is no {kind} to choose from)")
 
 
 def unique_ids(p: Parts) -> Iterator[Problem]:
@@ -137,9 +167,8 @@ def fleet_depots_exist(p: Parts) -> Iterator[Problem]:
     depots = p.ids("depots")
     for vt in p.fleet:
         if vt.depot not in depots and p.complete("depots"):
-            yield Problem(
-                p.file, f"fleet '{vt.id}'.depot", f"unknown depot '{vt.depot}'", _one_of(depots)
-            )
+            what, fix = _unknown(p, p.file, "depot", "depots", vt.depot, depots, f"fleet '{vt.id}'")
+            yield Problem(p.file, f"fleet '{vt.id}'.depot", what, fix)
 
 
 def fleet_streams_exist(p: Parts) -> Iterator[Problem]:
@@ -148,9 +177,8 @@ def fleet_streams_exist(p: Parts) -> Iterator[Problem]:
     for vt in p.fleet:
         for s in vt.streams or ():
             if s not in streams:
-                yield Problem(
-                    p.file, f"fleet '{vt.id}'.streams", f"unknown stream '{s}'", _one_of(streams)
-                )
+                what, fix = _unknown(p, p.file, "stream", "streams", s, streams, f"fleet '{vt.id}'")
+                yield Problem(p.file, f"fleet '{vt.id}'.streams", what, fix)
 
 
 def size_groups_one_type(p: Parts) -> Iterator[Problem]:
@@ -175,12 +203,10 @@ def accepted_streams_exist(p: Parts) -> Iterator[Problem]:
     for fac in p.facilities:
         for s in fac.accepts:
             if s not in streams:
-                yield Problem(
-                    p.file,
-                    f"facilities '{fac.id}'.accepts",
-                    f"unknown stream '{s}'",
-                    _one_of(streams),
+                what, fix = _unknown(
+                    p, p.file, "stream", "streams", s, streams, f"facility '{fac.id}'"
                 )
+                yield Problem(p.file, f"facilities '{fac.id}'.accepts", what, fix)
 
 
 def point_rows_unique(p: Parts) -> Iterator[Problem]:
@@ -202,12 +228,10 @@ def point_streams_exist(p: Parts) -> Iterator[Problem]:
     streams = p.ids("streams")
     for point in p.points:
         if point.stream not in streams:
-            yield Problem(
-                p.points_file,
-                f"point '{point.id}'",
-                f"unknown stream '{point.stream}'",
-                _one_of(streams),
+            what, fix = _unknown(
+                p, p.points_file, "stream", "streams", point.stream, streams, f"point '{point.id}'"
             )
+            yield Problem(p.points_file, f"point '{point.id}'", what, fix)
 
 
 def point_amount_given(p: Parts) -> Iterator[Problem]:
@@ -229,9 +253,10 @@ def share_streams_exist(p: Parts) -> Iterator[Problem]:
     streams = p.ids("streams")
     for s in p.generation.stream_shares:
         if s not in streams:
-            yield Problem(
-                p.file, f"generation.stream_shares.{s}", f"unknown stream '{s}'", _one_of(streams)
+            what, fix = _unknown(
+                p, p.file, "stream", "streams", s, streams, "[generation] stream_shares"
             )
+            yield Problem(p.file, f"generation.stream_shares.{s}", what, fix)
 
 
 def coverage_has_share(p: Parts) -> Iterator[Problem]:
@@ -259,7 +284,7 @@ def district_norms_exist(p: Parts) -> Iterator[Problem]:
                 p.file,
                 f"generation.district_norms.{name}",
                 f"unknown district '{name}'",
-                _one_of(names),
+                _one_of(names, "remove the norm, or add a district of that name"),
             )
 
 
@@ -282,12 +307,10 @@ def source_streams_exist(p: Parts) -> Iterator[Problem]:
     streams = p.ids("streams")
     for src in p.generation.sources if p.generation else ():
         if src.stream not in streams:
-            yield Problem(
-                p.file,
-                f"generation.sources '{src.id}'",
-                f"unknown stream '{src.stream}'",
-                _one_of(streams),
+            what, fix = _unknown(
+                p, p.file, "stream", "streams", src.stream, streams, f"source '{src.id}'"
             )
+            yield Problem(p.file, f"generation.sources '{src.id}'", what, fix)
 
 
 def source_amount_given(p: Parts) -> Iterator[Problem]:

@@ -205,21 +205,33 @@ def load_scenario(path: str | Path) -> Scenario:
     file = _label(path)
     raw = _read_toml(path, file)
     base_dir = path.parent
+    removed: list[str] = []
     if "extends" in raw:
         base = _read_base(path, raw["extends"], file)
         removal = _removal_problems(base, raw, file)
         if removal:
             raise InputError(removal)
+        removed = list(raw.get("remove", []))
         raw = _merge_variant(base, raw)
     elif "remove" in raw:
         raise InputError.one(
             file, "remove", "only a variant (extends = ...) can remove records", "delete the key"
         )
-    return scenario_from_dict(raw, base_dir=base_dir, source_file=file)
+    return scenario_from_dict(raw, base_dir=base_dir, source_file=file, removed=removed)
 
 
-def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: str) -> Scenario:
-    """Validate a parsed scenario mapping; paths inside it are relative to ``base_dir``."""
+def scenario_from_dict(
+    raw: Mapping[str, Any],
+    *,
+    base_dir: Path,
+    source_file: str,
+    removed: Iterable[str] = (),
+) -> Scenario:
+    """Validate a parsed scenario mapping; paths inside it are relative to ``base_dir``.
+
+    ``removed``: the ids a variant's ``remove`` dropped (references to them are named so).
+    """
+    removed = tuple(removed)
     file = source_file
     problems: list[Problem] = []
     for key in raw:
@@ -326,10 +338,13 @@ def scenario_from_dict(raw: Mapping[str, Any], *, base_dir: Path, source_file: s
             incomplete.add(key)
     built["files"] = files
     if problems:  # some records failed: still apply the cross-record rules to the rest
-        problems += run_checks(Parts.partial(built, file, incomplete, invalid_ids))
+        problems += run_checks(Parts.partial(built, file, incomplete, invalid_ids, removed))
         raise ScenarioInputError(problems, built, base_dir)
     try:
-        return Scenario(**built, base_dir=str(base_dir), source_file=source_file)
+        return Scenario.model_validate(
+            {**built, "base_dir": str(base_dir), "source_file": source_file},
+            context={"removed": removed},
+        )
     except ValidationError as err:  # the cross-record rules of Scenario itself
         raise ScenarioInputError(pydantic_problems(err, file, ""), built, base_dir) from err
 

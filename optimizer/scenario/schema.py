@@ -14,7 +14,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from optimizer.scenario.limits import (
     MAX_DISTRICT_POPULATION,
@@ -643,12 +650,17 @@ class Scenario(StrictRecord):
     files: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _cross_record_checks(self) -> Scenario:
-        """Every rule relating records to each other (:mod:`.checks`), all reported at once."""
+    def _cross_record_checks(self, info: ValidationInfo) -> Scenario:
+        """Every rule relating records to each other (:mod:`.checks`), all reported at once.
+
+        The validation context may hold ``removed``: the ids a variant's ``remove``
+        dropped, so that a reference to one is named as removed, not as unknown.
+        """
         from optimizer.errors import InputError
         from optimizer.scenario.checks import Parts, run_checks
 
-        problems = run_checks(Parts.of(self))
+        removed = (info.context or {}).get("removed", ())
+        problems = run_checks(Parts.of(self, removed))
         if problems:
             raise InputError(problems)
         return self
