@@ -110,7 +110,7 @@ def load_network_npz(path: Path) -> RoadNetwork | None:
             names: tuple[str, ...] = ()
             if "name_vocab" in data.files and "edge_name_id" in data.files:
                 vocab = data["name_vocab"].tolist()
-                names = tuple(vocab[i] for i in data["edge_name_id"].tolist())
+                names = tuple(map(vocab.__getitem__, data["edge_name_id"].tolist()))
             return RoadNetwork(
                 name=str(data["name"]),
                 node_lon=data["node_lon"],
