@@ -209,7 +209,7 @@ def _write_lines(path: Path, features: list[tuple[list[tuple[float, float]], dic
 
 
 @pytest.mark.parametrize("extra", [{}, {"highway": "residential"}], ids=["names only", "with tags"])
-@pytest.mark.parametrize("column", ["name", "NAME", "street"])
+@pytest.mark.parametrize("column", ["name", "NAME", "street", "ref"])
 def test_centerline_names(tmp_path: Path, column: str, extra: dict) -> None:
     lon0, lat0, step = 71.40, 51.15, 0.005
     features = []

@@ -68,9 +68,9 @@ def _read_centerlines(
     columns = [c for c in attrs.columns if str(c).lower() in (*PROFILE_TAGS, "ref")]
     name_column = _name_column(list(attrs.columns))
     pieces = shapely.get_parts(shapely.node(shapely.MultiLineString(list(lines))))
-    if columns:
+    if any(str(c).lower() != "ref" for c in columns):  # tags the profile reads
         pieces, source = _attribute_pieces(lines, pieces)
-    elif name_column is not None:  # names only: two-way, so pieces keep their direction
+    elif columns or name_column is not None:  # names only: two-way, pieces keep their direction
         source = _piece_lines(lines, pieces)
     else:  # no attributes: every street is two-way at the default speed, unnamed
         source = np.zeros(len(pieces), dtype=np.int64)
