@@ -38,6 +38,8 @@ def validate_scenario_file(path: Path, *, network_override: Path | None = None) 
     network = _network(scenario, network_override, problems)
     locations = _locations(scenario, network, problems) if network is not None else None
     snapped = _snap(scenario, network, locations, problems) if locations is not None else None
+    if locations is not None:
+        _loads(scenario, network, problems)
     if snapped is not None:
         _matrix(network, snapped, problems)
     if problems:
@@ -91,6 +93,18 @@ def _locations(
     lon += [f.lon for f in scenario.facilities]
     lat += [f.lat for f in scenario.facilities]
     return ids, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def _loads(scenario: Scenario, network: Any, problems: list[Problem]) -> None:
+    """Points whose load per visit (in the plan's season) no truck allowed can carry."""
+    from optimizer.demand import estimate_demand
+    from optimizer.demand.loads import oversized_loads
+
+    try:
+        day = estimate_demand(scenario, network=network, season=scenario.solver.plan_season)
+    except InputError:  # already reported by the annual estimate
+        return
+    problems += oversized_loads(scenario, day)
 
 
 def _snap(

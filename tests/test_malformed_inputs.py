@@ -373,6 +373,8 @@ CASES = [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
          "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": "0,5"}}]}),
          "points.geojson", "'0,5' has a decimal comma"),
+    Case("CSV point heavier than any truck", _points(POINTS.replace("msw,0.6", "msw,12")),
+         "points.csv", "point 'P3' (stream msw): one visit every 1 day(s) collects 12.984 t"),
     Case("CSV missing file", _sub('districts = "districts.geojson"', 'points = "gone.csv"'),
          "gone.csv", "not found"),
     # points.geojson

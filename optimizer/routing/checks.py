@@ -61,8 +61,9 @@ def presolve(problem: RoutingProblem) -> list[tuple[int, str]]:
                     "routing problem",
                     p.label(s),
                     why,
-                    "raise the truck capacity, allow another truck, or set a drop "
-                    "penalty to report it unserved",
+                    "raise the truck capacity or allow another truck to serve it, or let "
+                    "such stops be reported unserved (in a scenario: allow_unserved = true "
+                    "under [solver])",
                 )
                 for s, why in bad
             ]
@@ -180,7 +181,8 @@ def _check_fleet_totals(p: RoutingProblem, dropped: set[int]) -> None:
             raise InfeasibleError(
                 f"total demand {total} {unit} exceeds what the fleet can carry "
                 f"({fleet} {unit}: capacity × {trips} trip(s) per truck, day limits); "
-                "add trucks, allow more unload trips, or set a drop penalty"
+                "add trucks, or let stops be reported unserved (in a scenario: "
+                "allow_unserved = true under [solver])"
             )
 
 

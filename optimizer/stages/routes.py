@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.errors import InfeasibleError, VerificationError
+from optimizer.errors import InfeasibleError, InputError, Problem, VerificationError
 from optimizer.scenario import parse_hhmm, parse_window
 from optimizer.stages.prepare import Prepared
 from optimizer.stages.sites import stream_allowed
@@ -152,6 +152,30 @@ def routing_problem(
     return problem, node_loc
 
 
+def _scenario_input_error(prep: Prepared, exc: InputError) -> InputError:
+    """The routing pre-check's refusal in the scenario's terms: the point's file and
+    record, and ``allow_unserved`` rather than the routing model's drop penalty."""
+    from optimizer.demand.loads import oversized_loads
+
+    sc = prep.scenario
+    loads = oversized_loads(sc, prep.day_demand)
+    if loads:
+        return InputError(loads)
+    file = sc.files.get("points", sc.source_file)
+    return InputError(
+        [
+            Problem(
+                file if p.file == "routing problem" else p.file,
+                p.where,
+                p.what,
+                "use a bigger truck or allow another fleet entry to carry it, or set "
+                "allow_unserved = true under [solver] to plan without it",
+            )
+            for p in exc.problems
+        ]
+    )
+
+
 def solve_day_routes(
     prep: Prepared,
     open_facility_ids: set[str],
@@ -174,14 +198,17 @@ def solve_day_routes(
     problem, node_loc = routing_problem(prep, open_facility_ids, day=day)
     index = [prep.location_index[loc] for loc in node_loc]
     coords = np.column_stack([prep.snapped.lon[index], prep.snapped.lat[index]])
-    plan = solve_split(
-        problem,
-        coords,
-        time_limit_s=time_limit_s,
-        seed=seed,
-        workers=2,
-        max_stops=sc.solver.max_stops_per_part,
-    )
+    try:
+        plan = solve_split(
+            problem,
+            coords,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            workers=2,
+            max_stops=sc.solver.max_stops_per_part,
+        )
+    except InputError as exc:  # stops no truck can serve: say it in the scenario's terms
+        raise _scenario_input_error(prep, exc) from exc
     if plan.unserved and not sc.solver.allow_unserved:
         reasons = Counter(reason for _, reason in plan.unserved)
         summary = "; ".join(f"{n} × {why}" for why, n in reasons.most_common(3))
