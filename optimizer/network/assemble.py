@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -66,19 +66,23 @@ def _assemble(
     length_m: npt.ArrayLike | None = None,
     stats: Mapping[str, Any] | None = None,
     require_highway: bool = True,
+    names: Sequence[str] | None = None,
 ) -> RoadNetwork:
     """Apply the truck profile to way segments and build the directed network.
 
     ``directed=False`` means each row is a way segment in digitised order whose
     ``oneway`` tag decides the directions; ``directed=True`` means rows are
     already directed edges (osmnx graphs). Each edge is named after its row's
-    ``name`` (or ``ref``) tag, see :func:`street_name`.
+    ``name`` (or ``ref``) tag, see :func:`street_name`, unless ``names`` gives
+    every row's street name.
     """
     lon = np.asarray(node_lon, dtype=np.float64)
     lat = np.asarray(node_lat, dtype=np.float64)
     u = np.asarray(way_u, dtype=np.int64)
     v = np.asarray(way_v, dtype=np.int64)
-    allowed, speed, direction, names = [], [], [], []
+    allowed, speed, direction = [], [], []
+    row_names: list[str] = []
+    known_names = names is not None
     memo: dict[tuple[str, ...], tuple[bool, float, int]] = {}
     name_memo: dict[tuple[object, object], str] = {}
     for row in tags:
@@ -97,14 +101,15 @@ def _assemble(
             )
             known = (ok and d is not None, way_speed_kmh(row, profile), 0 if d is None else d)
             memo[key] = known
-        raw = (row.get("name"), row.get("ref"))
-        if isinstance(raw[0], list) or isinstance(raw[1], list):
-            names.append(street_name(row))
-        else:
-            street = name_memo.get(raw)
-            if street is None:
-                street = name_memo[raw] = street_name(row)
-            names.append(street)
+        if not known_names:
+            raw = (row.get("name"), row.get("ref"))
+            if isinstance(raw[0], list) or isinstance(raw[1], list):
+                row_names.append(street_name(row))
+            else:
+                street = name_memo.get(raw)
+                if street is None:
+                    street = name_memo[raw] = street_name(row)
+                row_names.append(street)
         allowed.append(known[0])
         speed.append(known[1])
         direction.append(known[2])
@@ -127,7 +132,10 @@ def _assemble(
     rows = np.concatenate([fwd, bwd])
     edge_len = length[rows]
     edge_time = edge_len / speed_ms[rows]
-    edge_name = [names[r] for r in rows.tolist()]
+    per_row = names if names is not None else row_names
+    if len(per_row) != len(u):
+        raise ValueError(f"{len(per_row)} street names for {len(u)} way segments")
+    edge_name = np.asarray(per_row, dtype=object)[rows].tolist()
     # Keep only nodes used by an edge.
     used = np.zeros(len(lon), dtype=bool)
     used[eu] = True

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.network.assemble import PROFILE_TAGS, _assemble, _fail
+from optimizer.network.assemble import PROFILE_TAGS, _assemble, _fail, street_name
 from optimizer.network.graph import IntArray, RoadNetwork, haversine_m
 from optimizer.network.profile import TruckProfile
 
@@ -102,6 +102,7 @@ def _read_centerlines(
         (per_line[i] for i in seg_line.tolist()),
         profile or TruckProfile(),
         directed=False,
+        names=np.array([street_name(rec) for rec in per_line], dtype=object)[seg_line],
         stats={
             "source": str(path),
             "reader": "centerlines",
@@ -196,7 +197,9 @@ def _piece_lines(lines: Any, pieces: Any) -> IntArray:
     first[1:] = piece_idx[1:] != piece_idx[:-1]
     source = np.zeros(len(pieces), dtype=np.int64)
     source[piece_idx[first]] = seg_line[seg_idx[first]]
-    missing = np.setdiff1d(np.arange(len(pieces)), piece_idx[first])
+    found = np.zeros(len(pieces), dtype=bool)
+    found[piece_idx] = True
+    missing = np.flatnonzero(~found)
     if len(missing):  # not expected: a midpoint lies on its line; ask for the nearest
         _, near = shapely.STRtree(lines).query_nearest(
             shapely.points(mids[missing]), all_matches=False
