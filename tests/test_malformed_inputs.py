@@ -383,21 +383,21 @@ CASES = [
     Case("GeoJSON empty coordinates", _geo_points({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": []},
          "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": 1}}]}),
-         "points.geojson", "feature 0"),
+         "points.geojson", "feature 1"),
     Case("GeoJSON line not point", _geo_points({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[24.94, 60.17],
          [24.95, 60.17]]}, "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": 1}}]}),
-         "points.geojson", "feature 0"),
+         "points.geojson", "feature 1"),
     Case("GeoJSON text coordinates", _geo_points({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": ["24.94", "x"]},
          "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": 1}}]}),
-         "points.geojson", "feature 0"),
+         "points.geojson", "feature 1"),
     Case("GeoJSON lat property disagrees", _geo_points({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
          "properties": {"id": "P1", "stream": "msw", "tonnes_per_day": 1, "lat": 61.17}}]}),
-         "points.geojson", "feature 0 (id P1)"),
+         "points.geojson", "feature 1 (id P1)"),
     Case("GeoJSON feature not an object", _geo_points({"type": "FeatureCollection",
-         "features": [7]}), "points.geojson", "feature 0"),
+         "features": [7]}), "points.geojson", "feature 1"),
     # districts.geojson
     Case("districts population 1e12", _districts(lambda d: _first_props(d, "population", 1e12)),
          "districts.geojson", "North quarter"),

@@ -172,7 +172,7 @@ def test_district_without_population(demo_dir: Path) -> None:
     gj = demo_dir / "districts.geojson"
     gj.write_text(gj.read_text().replace('"population": 6500', '"people": 6500'))
     (problem,) = _problems(demo_dir / "scenario.toml")
-    assert "feature 0 (North quarter)" in problem and "population" in problem
+    assert "feature 1 (North quarter)" in problem and "population" in problem
 
 
 def test_variant_extends_base(demo_dir: Path) -> None:

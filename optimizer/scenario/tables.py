@@ -62,6 +62,12 @@ def entry_label(section: str, index: int) -> str:
     return f"{section} entry {index + 1} (the {ordinal(index + 1)} [[{section}]])"
 
 
+def feature_label(index: int, detail: str | None = None) -> str:
+    """A GeoJSON feature by its 1-based position: ``feature 2 (the second in the file)``,
+    or ``feature 2 (id P7)`` when it has an id or name."""
+    return f"feature {index + 1} ({detail or f'the {ordinal(index + 1)} in the file'})"
+
+
 def _loc_text(loc: tuple[Any, ...]) -> str:
     """A pydantic location in words: ``accepted_by item 2``, ``sources entry 1 (...)``."""
     text = ""
@@ -494,7 +500,7 @@ def _features(data: Any, label: str, problems: list[Problem]) -> list[tuple[int,
             problems.append(
                 Problem(
                     label,
-                    f"feature {index}",
+                    feature_label(index),
                     "not a GeoJSON Feature object with a properties object",
                     'write {"type": "Feature", "geometry": {...}, "properties": {...}}',
                 )
@@ -510,7 +516,7 @@ def load_points_geojson(path: Path, label: str, problems: list[Problem]) -> list
     for index, feature in _features(_read_json(path, label, problems), label, problems):
         props = dict(feature.get("properties") or {})
         ident = props.get("id")
-        where = f"feature {index}" + (f" (id {ident})" if ident is not None else "")
+        where = feature_label(index, None if ident is None else f"id {ident}")
         geom = feature.get("geometry")
         if not isinstance(geom, dict) or geom.get("type") != "Point":
             kind = geom.get("type") if isinstance(geom, dict) else geom
@@ -613,8 +619,9 @@ def load_polygons(
     districts = []
     for index, feature in _features(_read_json(path, label, problems), label, problems):
         props = feature.get("properties") or {}
-        name = props.get("name") or props.get("name_en") or props.get("NAME") or f"feature {index}"
-        where = f"feature {index} ({name})"
+        name = props.get("name") or props.get("name_en") or props.get("NAME")
+        where = feature_label(index, None if name is None else str(name))
+        name = name or f"feature {index}"  # the name reports use (unchanged)
         if need_population and "population" not in props:
             problems.append(
                 Problem(label, where, "no 'population' property", "add the district's population")
