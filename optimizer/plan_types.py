@@ -136,6 +136,7 @@ class Point(TypedDict):
         list[int] | None, About("the plan days it is collected on; null: no routes planned")
     ]
     snap_distance_m: Annotated[float, About("from the given position to the road network")]
+    street: Annotated[str, About('the street it was placed on, from OSM names; "" when unnamed')]
 
 
 @with_config(_FORBID)

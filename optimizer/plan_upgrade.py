@@ -44,7 +44,7 @@ def upgrade_plan(data: dict[str, Any]) -> dict[str, Any]:
         plan["network"] = {**net, "stats": net.get("stats", {})}
     if isinstance(plan.get("points"), list):
         plan["points"] = [
-            {"containers": 0, "due_today": None, "due_days": None, **p}
+            {"containers": 0, "due_today": None, "due_days": None, "street": "", **p}
             if isinstance(p, dict)
             else p
             for p in plan["points"]

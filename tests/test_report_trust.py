@@ -530,4 +530,10 @@ def test_sheet_shows_truck_body_volume_from_the_plans_fleet(
     route = next(r for r in plan["routes"] if r["vehicle_id"] == "side_loader-1")
     stop = next(s for s in route["stops"] if s["kind"] == "stop")
     row = next(r for r in sheet_rows(html) if r[0] == str(stop["seq"]))
-    assert row[6] == ""  # plans carry no street (Point has no such key)
+    point = next(
+        p for p in plan["points"] if (p["id"], p["stream"]) == (stop["ref_id"], stop["stream"])
+    )
+    assert row[6] == point["street"] != ""  # the street the point was placed on
+    stops = [s for r in plan["routes"] for s in r["stops"] if s["kind"] == "stop"]
+    named = {(p["id"], p["stream"]) for p in plan["points"] if p["street"]}
+    assert sum((s["ref_id"], s["stream"]) in named for s in stops) >= 0.8 * len(stops)

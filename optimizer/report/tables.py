@@ -192,8 +192,8 @@ def site_rows(plan: Plan) -> list[dict[str, Any]]:
 
 
 def _street(point: Point | None) -> str:
-    """The street of a collection point: plans carry none yet, so the column is empty."""
-    return ""
+    """The street of a collection point (from the network's OSM names; "" when unnamed)."""
+    return point.get("street", "") if point is not None else ""
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

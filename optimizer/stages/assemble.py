@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from optimizer.location.economics import FACTORS
+from optimizer.network import street_names
 from optimizer.plan_types import (
     SCHEMA_VERSION,
     DayKpis,
@@ -272,6 +273,7 @@ def assemble_plan(
         for i in d.problem.stops:
             due_days.setdefault((d.problem.node_ids[i], d.problem.stream[i]), []).append(d.day)
     rows: list[dict[Any, Any]] = prep.demand.to_dict("records")
+    streets = dict(zip(prep.snapped.ids, street_names(prep.network, prep.snapped), strict=True))
     points: list[Point] = [
         {
             "id": str(row["point_id"]),
@@ -290,6 +292,7 @@ def assemble_plan(
             if days
             else None,
             "snap_distance_m": _round(prep.snapped.distance_m[index[f"pt:{row['point_id']}"]], 1),
+            "street": streets[f"pt:{row['point_id']}"],
         }
         for row in rows
     ]
