@@ -282,9 +282,6 @@ CASES = [
     Case("flex pushes the shift past midnight", _sub('shift_start = "07:00"',
          'shift_start = "15:00"\nshift_start_flex_min = 120'), "scenario.toml",
          "night shifts crossing midnight are not supported"),
-    Case("break window outside the shift", _sub('break_window = "11:30-13:30"',
-         'break_window = "05:00-06:00"'), "scenario.toml",
-         "fleet 'side_loader': the break window 05:00-06:00 lies outside the shift 07:00-15:00"),
     Case("opening hours not a window", _sub('opening_hours = "06:00-22:00"',
          'opening_hours = "6-22"'), "scenario.toml", "facilities 'landfill'.opening_hours"),
     # variants
