@@ -70,3 +70,48 @@ def test_unknown_reference_with_nothing_to_choose_says_what_to_add() -> None:
     assert problem.fix == (
         'add a [[depots]] entry with id = "garage" (there is no depot to choose from)'
     )
+
+
+def test_load_no_truck_can_carry_names_the_point(demo_dir: Path) -> None:
+    from optimizer.demand import estimate_demand
+    from optimizer.demand.loads import oversized_loads
+
+    (demo_dir / "points.csv").write_text(
+        "id,lon,lat,stream,tonnes_per_day\nP1,24.9400,60.1700,msw,0.5\nP2,24.9450,60.1690,msw,30\n",
+        encoding="utf-8",
+    )
+    toml = demo_dir / "scenario.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(
+        text.replace('districts = "districts.geojson"', 'points = "points.csv"'), "utf-8"
+    )
+    sc = load_scenario(toml)
+    (problem,) = oversized_loads(sc, estimate_demand(sc, season=sc.solver.plan_season))
+    assert problem.file.endswith("points.csv") and problem.where == "point 'P2' (stream msw)"
+    assert "largest truck allowed to carry 'msw' holds: fleet 'side_loader', 11 t" in problem.what
+    assert "allow_unserved = true under [solver]" in problem.fix
+    assert "drop penalty" not in str(problem)
+    lenient = sc.model_copy(
+        update={"solver": sc.solver.model_copy(update={"allow_unserved": True})}
+    )
+    assert oversized_loads(lenient, estimate_demand(lenient, season="warm")) == []
+
+
+def test_routing_refusal_is_said_in_scenario_terms(demo_dir: Path) -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from optimizer.demand.estimate import COLUMNS
+    from optimizer.errors import Problem
+    from optimizer.stages.routes import _scenario_input_error
+
+    sc = load_scenario(demo_dir / "scenario.toml")
+    prep = SimpleNamespace(scenario=sc, day_demand=pd.DataFrame(columns=COLUMNS))
+    refused = InputError(
+        [Problem("routing problem", "collection point P1 (msw)", "no truck may serve it", "x")]
+    )
+    (problem,) = _scenario_input_error(prep, refused).problems  # type: ignore[arg-type]
+    assert problem.file == sc.source_file and problem.where == "collection point P1 (msw)"
+    assert "allow_unserved = true under [solver]" in problem.fix
+    assert "drop penalty" not in str(problem)
