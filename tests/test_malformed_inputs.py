@@ -192,6 +192,9 @@ CASES = [
          "fleet entry 3 (the third [[fleet]]).id: required value is missing"),
     Case("depot without id", _sub("[[facilities]]", "[[depots]]\nlon = 24.94\nlat = 60.17\n\n"
          "[[facilities]]"), "scenario.toml", "depots entry 2 (the second [[depots]]).id"),
+    Case("bool in a source", _sub("[[depots]]", '[[generation.sources]]\nid = "market"\n'
+         'stream = "msw"\nlon = true\nlat = 60.17\ntonnes_per_day = 1\n\n[[depots]]'),
+         "scenario.toml", "generation.sources entry 1 (the first [[generation.sources]]).lon"),
     Case("fractional count", _sub("count = 3", "count = 2.5"), "scenario.toml",
          "fleet 'side_loader'.count"),
     Case("negative capacity", _sub("capacity_t = 11", "capacity_t = -11"), "scenario.toml",

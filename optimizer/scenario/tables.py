@@ -75,7 +75,7 @@ def _loc_text(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             parent = loc[i - 1] if i else ""
             if parent == "sources":
-                text = text.removesuffix("sources") + entry_label("generation.sources", part)
+                text += f" entry {part + 1} (the {ordinal(part + 1)} [[generation.sources]])"
             else:
                 text += f" item {part + 1}"
         else:
