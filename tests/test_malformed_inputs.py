@@ -176,7 +176,7 @@ CASES = [
     Case("bool as count", _sub("count = 3", "count = true"), "scenario.toml",
          "fleet 'side_loader'.count"),
     Case("bool as capacity", _sub("capacity_t = 11", "capacity_t = true"), "scenario.toml",
-         "fleet 'side_loader'.capacity_t: Input should be a valid number (got True)"),
+         "fleet 'side_loader'.capacity_t: Input should be a valid number (got true). Fix: write a number without quotes (true and false are not numbers)"),
     Case("bool as site capacity", _sub("capacity_t_per_day = 60", "capacity_t_per_day = false"),
          "scenario.toml", "facilities 'landfill'.capacity_t_per_day"),
     Case("bool in bbox", _sub("demo = true", "bbox = [true, 60.16, 24.96, 60.18]"),

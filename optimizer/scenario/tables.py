@@ -123,7 +123,9 @@ def pydantic_problems(
             what, _, fix = item["msg"].removeprefix("Value error, ").partition(". Fix: ")
             own = kind == "value_error"  # our validators already quote the value
             if not own and "input" in item and not isinstance(item["input"], dict | list | tuple):
-                what += f" (got {item['input']!r})"
+                value = item["input"]
+                shown = str(value).lower() if isinstance(value, bool) else repr(value)
+                what += f" (got {shown})"
             fix = fix or _FIXES.get(kind, _GENERIC_FIX)
         problems.append(Problem(file=file, where=where, what=what, fix=fix))
     return problems
