@@ -11,14 +11,26 @@ minutes into a plan. For a city of 3,000 points this takes about 20 s.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from optimizer import network as nw
+from optimizer.demand import estimate_demand
+from optimizer.demand.loads import oversized_loads
 from optimizer.errors import InputError, Problem
+from optimizer.network import RoadNetwork, SnappedPoints
 from optimizer.scenario import NetworkSpec, Scenario, load_scenario, summarize
 from optimizer.scenario.load import ScenarioInputError
-from optimizer.stages.prepare import load_road_network, location_files
+from optimizer.stages.prepare import (
+    Location,
+    load_road_network,
+    location_files,
+    location_tables,
+    snap_ids,
+)
+
+FloatArray = npt.NDArray[np.float64]
 
 
 def validate_scenario_file(path: Path, *, network_override: Path | None = None) -> list[str]:
@@ -37,23 +49,25 @@ def validate_scenario_file(path: Path, *, network_override: Path | None = None) 
     problems: list[Problem] = []
     network = _network(scenario, network_override, problems)
     locations = _locations(scenario, network, problems) if network is not None else None
-    snapped = _snap(scenario, network, locations, problems) if locations is not None else None
-    if locations is not None:
+    if network is not None and locations is not None:
+        snapped = _snap(scenario, network, locations, problems)
         _loads(scenario, network, problems)
-    if snapped is not None:
-        _matrix(network, snapped, problems)
+        if snapped is not None:
+            _matrix(network, snapped, problems)
     if problems:
         raise InputError(problems)
     lines = list(summarize(scenario))
     if locations is not None:
-        points = sum(1 for i in locations[0] if i.startswith("pt:"))
+        points = sum(1 for loc in locations[0] if loc.kind == "point")
         lines.append(f"  collection points placed: {points:,} (given, generated and sources)")
     if network is not None:
         lines.append(f"  road network: {network.name}, {network.n_edges:,} edges")
     return lines
 
 
-def _network(scenario: Scenario, override: Path | None, problems: list[Problem]) -> Any:
+def _network(
+    scenario: Scenario, override: Path | None, problems: list[Problem]
+) -> RoadNetwork | None:
     """The road network the plan would use, or None with the reason in ``problems``."""
 
     try:
@@ -64,11 +78,9 @@ def _network(scenario: Scenario, override: Path | None, problems: list[Problem])
 
 
 def _locations(
-    scenario: Scenario, network: Any, problems: list[Problem]
-) -> tuple[list[str], np.ndarray, np.ndarray] | None:
-    """Ids and coordinates of every stop: points (given and generated), depots, facilities."""
-    from optimizer.demand import estimate_demand
-
+    scenario: Scenario, network: RoadNetwork, problems: list[Problem]
+) -> tuple[list[Location], FloatArray, FloatArray] | None:
+    """Every stop (points given and generated, depots, facilities) and its coordinates."""
     try:
         demand = estimate_demand(scenario, network=network, season="annual")
     except InputError as exc:
@@ -84,22 +96,11 @@ def _locations(
             )
         )
         return None
-    points = demand.drop_duplicates("point_id")
-    ids = [f"pt:{p}" for p in points["point_id"]]
-    ids += [f"depot:{d.id}" for d in scenario.depots]
-    ids += [f"fac:{f.id}" for f in scenario.facilities]
-    lon = [*points["lon"].astype(float), *(d.lon for d in scenario.depots)]
-    lat = [*points["lat"].astype(float), *(d.lat for d in scenario.depots)]
-    lon += [f.lon for f in scenario.facilities]
-    lat += [f.lat for f in scenario.facilities]
-    return ids, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    return location_tables(scenario, demand)
 
 
-def _loads(scenario: Scenario, network: Any, problems: list[Problem]) -> None:
+def _loads(scenario: Scenario, network: RoadNetwork, problems: list[Problem]) -> None:
     """Points whose load per visit (in the plan's season) no truck allowed can carry."""
-    from optimizer.demand import estimate_demand
-    from optimizer.demand.loads import oversized_loads
-
     try:
         day = estimate_demand(scenario, network=network, season=scenario.solver.plan_season)
     except InputError:  # already reported by the annual estimate
@@ -109,19 +110,17 @@ def _loads(scenario: Scenario, network: Any, problems: list[Problem]) -> None:
 
 def _snap(
     scenario: Scenario,
-    network: Any,
-    locations: tuple[list[str], np.ndarray, np.ndarray],
+    network: RoadNetwork,
+    locations: tuple[list[Location], FloatArray, FloatArray],
     problems: list[Problem],
-) -> Any:
+) -> SnappedPoints | None:
     """Every location placed on a street within ``max_snap_m``, or a problem for each."""
-    from optimizer.network import snap_points
-
     ids, lon, lat = locations
     files = location_files(scenario)
     try:
-        return snap_points(
+        return nw.snap_points(
             network,
-            ids,
+            snap_ids(ids),
             lon,
             lat,
             max_snap_m=scenario.network.max_snap_m,
@@ -133,12 +132,10 @@ def _snap(
         return None
 
 
-def _matrix(network: Any, snapped: Any, problems: list[Problem]) -> None:
+def _matrix(network: RoadNetwork, snapped: SnappedPoints, problems: list[Problem]) -> None:
     """The travel matrix the plan would compute: refuses unreachable points."""
-    from optimizer.network import travel_matrix
-
     try:
-        travel_matrix(network, snapped)
+        nw.travel_matrix(network, snapped)
     except InputError as exc:
         problems += exc.problems
 
@@ -147,8 +144,6 @@ def _partial_map_problems(
     exc: ScenarioInputError, source_file: str, override: Path | None
 ) -> list[Problem]:
     """Snapping problems of the valid depots, facilities and given points of a bad scenario."""
-    from optimizer import network as nw
-
     spec = exc.partial.get("network")
     if not isinstance(spec, NetworkSpec) and override is None:
         return []
@@ -157,9 +152,9 @@ def _partial_map_problems(
         network = _network_of(spec, exc.base_dir, source_file, override)
     except InputError as err:
         return list(err.problems)
-    ids = [f"pt:{p.id}" for p in exc.partial.get("points", ())]
-    ids += [f"depot:{d.id}" for d in exc.partial.get("depots", ())]
-    ids += [f"fac:{f.id}" for f in exc.partial.get("facilities", ())]
+    ids = [Location("point", p.id) for p in exc.partial.get("points", ())]
+    ids += [Location("depot", d.id) for d in exc.partial.get("depots", ())]
+    ids += [Location("facility", f.id) for f in exc.partial.get("facilities", ())]
     records = [
         *exc.partial.get("points", ()),
         *exc.partial.get("depots", ()),
@@ -170,7 +165,7 @@ def _partial_map_problems(
     try:
         nw.snap_points(
             network,
-            ids,
+            snap_ids(ids),
             np.array([r.lon for r in records], dtype=float),
             np.array([r.lat for r in records], dtype=float),
             max_snap_m=limit,
@@ -184,10 +179,8 @@ def _partial_map_problems(
 
 def _network_of(
     spec: NetworkSpec | None, base_dir: Path, source_file: str, override: Path | None
-) -> Any:
+) -> RoadNetwork:
     """The road network a [network] section names (as the pipeline loads it)."""
-    from optimizer import network as nw
-
     if override is not None:
         return nw.load_network(override)
     assert spec is not None  # checked by the caller

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from optimizer.location import FacilityProblem, SiteDecision, TwoTierProblem
 from optimizer.location.economics import FACTORS
-from optimizer.network import street_names
+from optimizer.network import paths_for_sequence, street_names
 from optimizer.plan_types import (
     SCHEMA_VERSION,
     DayKpis,
@@ -24,9 +25,10 @@ from optimizer.plan_types import (
     Stop,
     Unserved,
 )
+from optimizer.routing import RoutePlan, RoutingProblem
 from optimizer.routing.reasons import count_by_category
 from optimizer.scenario import VehicleTypeSpec
-from optimizer.stages.prepare import Prepared
+from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.sites import SitePlan
 
 __all__ = ["SCHEMA_VERSION", "DayRoutes", "Stage", "assemble_plan"]
@@ -48,8 +50,8 @@ def _round(x: float, nd: int = 3) -> float:
 
 def _facility_records(
     prep: Prepared,
-    decision: Any | None,
-    problem: Any | None,
+    decision: SiteDecision | None,
+    problem: FacilityProblem | TwoTierProblem | None,
     open_ids: set[str],
     excluded: dict[str, str],
 ) -> list[Facility]:
@@ -65,7 +67,7 @@ def _facility_records(
                 catchment[fac_id].append(point_id)
     records: list[Facility] = []
     for fac in sc.facilities:
-        i = prep.location_index[f"fac:{fac.id}"]
+        i = prep.location_index[Location("facility", fac.id)]
         is_open = fac.id in open_ids
         state: FacilityState = (
             fac.state if fac.state == "existing" else ("proposed" if is_open else "candidate")
@@ -106,7 +108,7 @@ def _residue_records(prep: Prepared, sites: SitePlan | None) -> list[ResidueFlow
     index = prep.location_index
     out: list[ResidueFlow] = []
     for (src, dst), tonnes in sorted(sites.residue.items()):
-        i, j = index[f"fac:{src}"], index[f"fac:{dst}"]
+        i, j = index[Location("facility", src)], index[Location("facility", dst)]
         out.append(
             {
                 "from": src,
@@ -123,17 +125,20 @@ class DayRoutes:
     """The verified routes of one plan day, with the problem they solve."""
 
     day: int
-    problem: Any  # optimizer.routing.RoutingProblem
-    plan: Any  # optimizer.routing.RoutePlan
-    node_loc: list[str]
+    problem: RoutingProblem
+    plan: RoutePlan
+    node_loc: list[Location]  # the location of each node of the problem
 
 
 def _route_records(
-    prep: Prepared, problem: Any, route_plan: Any, node_loc: list[str], day: int, first: int
+    prep: Prepared,
+    problem: RoutingProblem,
+    route_plan: RoutePlan,
+    node_loc: list[Location],
+    day: int,
+    first: int,
 ) -> tuple[list[Route], dict[str, float]]:
     """Routes as plan records (numbered from ``first``) with street geometry, and KPIs."""
-    from optimizer import network as nw
-
     sc = prep.scenario
     vt_by_vehicle = {f"{vt.id}-{k + 1}": vt for vt in sc.fleet for k in range(vt.count)}
     records: list[Route] = []
@@ -185,7 +190,7 @@ def _route_records(
                     "distance_km_so_far": _round(visit.distance_m_so_far / 1000.0),
                 }
             )
-        geometry = nw.paths_for_sequence(prep.network, prep.snapped, order)
+        geometry = paths_for_sequence(prep.network, prep.snapped, order)
         distance_km = route.distance_m / 1000.0
         fuel = distance_km * (vt.fuel_l_per_km if vt else 0.6)
         records.append(
@@ -273,12 +278,13 @@ def assemble_plan(
         for i in d.problem.stops:
             due_days.setdefault((d.problem.node_ids[i], d.problem.stream[i]), []).append(d.day)
     rows: list[dict[Any, Any]] = prep.demand.to_dict("records")
-    streets = dict(zip(prep.snapped.ids, street_names(prep.network, prep.snapped), strict=True))
+    # snapped holds the locations in the order of location_index
+    streets = dict(zip(index, street_names(prep.network, prep.snapped), strict=True))
     points: list[Point] = [
         {
             "id": str(row["point_id"]),
-            "lon": _round(prep.snapped.lon[index[f"pt:{row['point_id']}"]], 6),
-            "lat": _round(prep.snapped.lat[index[f"pt:{row['point_id']}"]], 6),
+            "lon": _round(prep.snapped.lon[index[Location("point", str(row["point_id"]))]], 6),
+            "lat": _round(prep.snapped.lat[index[Location("point", str(row["point_id"]))]], 6),
             "stream": str(row["stream"]),
             "district": str(row.get("district") or ""),
             "tonnes_per_day": _round(row["tonnes_per_day"], 4),
@@ -291,8 +297,10 @@ def assemble_plan(
             "due_days": due_days.get((str(row["point_id"]), str(row["stream"])), [])
             if days
             else None,
-            "snap_distance_m": _round(prep.snapped.distance_m[index[f"pt:{row['point_id']}"]], 1),
-            "street": streets[f"pt:{row['point_id']}"],
+            "snap_distance_m": _round(
+                prep.snapped.distance_m[index[Location("point", str(row["point_id"]))]], 1
+            ),
+            "street": streets[Location("point", str(row["point_id"]))],
         }
         for row in rows
     ]
@@ -377,7 +385,7 @@ def assemble_plan(
     if sites is not None and sites.kpis is not None:
         # the site figures after the route figures, as plan.json has always listed them
         kpis = cast(Kpis, {**kpis, **sites.kpis})
-    streets = prep.network.street_polylines()
+    polylines = prep.network.street_polylines()
     stats = dict(prep.network.stats)
     assumptions = [
         f"CO2e from diesel at {DIESEL.value} {DIESEL.unit} ({DIESEL.source}).",
@@ -418,7 +426,7 @@ def assemble_plan(
             "nodes": len(prep.network.node_lon),
             "edges": len(prep.network.edge_u),
             "bbox": [_round(x, 6) for x in prep.network.bbox()],
-            "streets": [[[_round(x, 6), _round(y, 6)] for x, y in line] for line in streets],
+            "streets": [[[_round(x, 6), _round(y, 6)] for x, y in line] for line in polylines],
             "stats": {k: v for k, v in stats.items() if isinstance(v, int | float | str)},
         },
         "streams": [{"id": s.id, "name": s.name or s.id, "color": s.color} for s in sc.streams],
@@ -427,8 +435,8 @@ def assemble_plan(
             {
                 "id": d.id,
                 "name": d.name or d.id,
-                "lon": _round(prep.snapped.lon[index[f"depot:{d.id}"]], 6),
-                "lat": _round(prep.snapped.lat[index[f"depot:{d.id}"]], 6),
+                "lon": _round(prep.snapped.lon[index[Location("depot", d.id)]], 6),
+                "lat": _round(prep.snapped.lat[index[Location("depot", d.id)]], 6),
             }
             for d in sc.depots
         ],

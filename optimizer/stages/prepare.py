@@ -4,17 +4,45 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from optimizer import network as nw
+from optimizer.demand import estimate_demand
 from optimizer.errors import InputError
+from optimizer.network import RoadNetwork, SnappedPoints, TravelMatrix
 from optimizer.scenario import Scenario
 
 log = logging.getLogger("optimizer")
+
+
+LocationKind = Literal["point", "depot", "facility"]
+
+
+class Location(NamedTuple):
+    """A place a truck may stop: a collection point, a depot or a facility, by id."""
+
+    kind: LocationKind
+    id: str
+
+
+#: The prefix :func:`optimizer.network.snap_points` reads from an id to name its kind.
+_SNAP_PREFIX: dict[LocationKind, str] = {"point": "pt", "depot": "depot", "facility": "fac"}
+
+
+def snap_ids(locations: Iterable[Location]) -> list[str]:
+    """The ids :func:`optimizer.network.snap_points` takes for ``locations``.
+
+    The one place a :class:`Location` becomes a string: snapping names a bad location
+    as a point, depot or facility from the prefix (``pt:``, ``depot:``, ``fac:``).
+    """
+    return [f"{_SNAP_PREFIX[loc.kind]}:{loc.id}" for loc in locations]
 
 
 @dataclass(frozen=True)
@@ -22,18 +50,16 @@ class Prepared:
     """Everything upstream of the models, shared by the site and route stages."""
 
     scenario: Scenario
-    network: Any  # optimizer.network.RoadNetwork
+    network: RoadNetwork
     demand: pd.DataFrame  # one row per point and stream, annual average (sizes sites)
     day_demand: pd.DataFrame  # the same rows for the season of the plan day (routes)
-    snapped: Any  # optimizer.network.SnappedPoints over locations
-    matrix: Any  # optimizer.network.TravelMatrix over locations
-    location_index: dict[str, int]  # location id -> matrix index
+    snapped: SnappedPoints  # over the locations, in the order of location_index
+    matrix: TravelMatrix  # over the locations
+    location_index: dict[Location, int]  # location -> row of snapped and matrix
 
 
-def load_road_network(scenario: Scenario, override: Path | None = None) -> Any:
+def load_road_network(scenario: Scenario, override: Path | None = None) -> RoadNetwork:
     """The road network a scenario names, or the override given on the command line."""
-    from optimizer import network as nw
-
     spec = scenario.network
     if override is not None:
         return nw.load_network(override)
@@ -55,31 +81,32 @@ def load_road_network(scenario: Scenario, override: Path | None = None) -> Any:
     return nw.network_from_bbox(spec.bbox)
 
 
-def _location_tables(
+def location_tables(
     scenario: Scenario, demand: pd.DataFrame
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Ids and coordinates of every place a truck may stop: points, depots, facilities."""
+) -> tuple[list[Location], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Every place a truck may stop (points, depots, facilities) and its coordinates."""
     points = demand.drop_duplicates("point_id")
-    ids = [f"pt:{p}" for p in points["point_id"]]
+    ids = [Location("point", str(p)) for p in points["point_id"]]
     lon = list(points["lon"].astype(float))
     lat = list(points["lat"].astype(float))
     for depot in scenario.depots:
-        ids.append(f"depot:{depot.id}")
+        ids.append(Location("depot", depot.id))
         lon.append(depot.lon)
         lat.append(depot.lat)
     for fac in scenario.facilities:
-        ids.append(f"fac:{fac.id}")
+        ids.append(Location("facility", fac.id))
         lon.append(fac.lon)
         lat.append(fac.lat)
     return ids, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
 def location_files(scenario: Scenario) -> dict[str, str]:
-    """The file each kind of location comes from, so a snapping error names the right one."""
+    """The file each kind of location comes from, so a snapping error names the right one
+    (keyed by the prefixes of :func:`snap_ids`)."""
     return {
-        "pt": scenario.files.get("points", scenario.source_file),
-        "depot": scenario.source_file,
-        "fac": scenario.source_file,
+        _SNAP_PREFIX["point"]: scenario.files.get("points", scenario.source_file),
+        _SNAP_PREFIX["depot"]: scenario.source_file,
+        _SNAP_PREFIX["facility"]: scenario.source_file,
     }
 
 
@@ -90,9 +117,6 @@ def prepare(
     cache_dir: Path | None = None,
 ) -> Prepared:
     """Load the network, estimate demand, snap every location and compute the matrix."""
-    from optimizer import network as nw
-    from optimizer.demand import estimate_demand
-
     t0 = time.perf_counter()
     net = load_road_network(scenario, network_override)
     log.info(
@@ -116,10 +140,10 @@ def prepare(
     )
     if day["tonnes_per_day"].isna().any():  # pragma: no cover - same seed, same points
         raise RuntimeError("seasonal demand does not cover the annual collection points")
-    ids, lon, lat = _location_tables(scenario, demand)
+    ids, lon, lat = location_tables(scenario, demand)
     snapped = nw.snap_points(
         net,
-        ids,
+        snap_ids(ids),
         lon,
         lat,
         max_snap_m=scenario.network.max_snap_m,

@@ -9,11 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from optimizer.demand.loads import oversized_loads
 from optimizer.errors import InfeasibleError, InputError, Problem, VerificationError
+from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, verify_routes
 from optimizer.scenario import parse_hhmm, parse_window
-from optimizer.stages.prepare import Prepared
+from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.sites import stream_allowed
-from optimizer.stages.split import DROP_PENALTY
+from optimizer.stages.split import DROP_PENALTY, solve_split
 
 
 def collection_period_days(visits_per_week: float) -> int:
@@ -35,12 +37,11 @@ def due_on_day(point_id: str, stream: str, visits_per_week: float, day: int) -> 
 
 def routing_problem(
     prep: Prepared, open_facility_ids: set[str], *, day: int = 1
-) -> tuple[Any, list[str]]:
-    """The collection VRP of one plan day: depots, the stops due that day, open facilities."""
-    from optimizer.routing import RoutingProblem, Vehicle
-
+) -> tuple[RoutingProblem, list[Location]]:
+    """The collection VRP of one plan day: depots, the stops due that day, open facilities,
+    and the location of each of its nodes."""
     sc = prep.scenario
-    node_loc: list[str] = []
+    node_loc: list[Location] = []
     node_ids: list[str] = []
     labels: list[str] = []
     stream_names = {st.id: st.name or st.id for st in sc.streams}
@@ -52,7 +53,7 @@ def routing_problem(
     streams: list[str | None] = []
     whole_day = (0, 24 * 3600)
     for depot in sc.depots:
-        node_loc.append(f"depot:{depot.id}")
+        node_loc.append(Location("depot", depot.id))
         node_ids.append(depot.id)
         labels.append(f"depot {depot.id}" + (f" ({depot.name})" if depot.name else ""))
         kinds.append("depot")
@@ -72,7 +73,7 @@ def routing_problem(
             continue
         point_id = str(row["point_id"])
         per_visit = 7.0 / max(float(row["visits_per_week"]), 1e-9)
-        node_loc.append(f"pt:{point_id}")
+        node_loc.append(Location("point", point_id))
         node_ids.append(point_id)
         labels.append(
             f"collection point {point_id} ({stream_names.get(row['stream'], row['stream'])})"
@@ -97,7 +98,7 @@ def routing_problem(
         if not accepted:
             continue
         facility_streams[len(node_ids)] = accepted
-        node_loc.append(f"fac:{fac.id}")
+        node_loc.append(Location("facility", fac.id))
         node_ids.append(fac.id)
         labels.append(f"facility {fac.name or fac.id}")
         kinds.append("facility")
@@ -155,8 +156,6 @@ def routing_problem(
 def _scenario_input_error(prep: Prepared, exc: InputError) -> InputError:
     """The routing pre-check's refusal in the scenario's terms: the point's file and
     record, and ``allow_unserved`` rather than the routing model's drop penalty."""
-    from optimizer.demand.loads import oversized_loads
-
     sc = prep.scenario
     loads = oversized_loads(sc, prep.day_demand)
     if loads:
@@ -183,7 +182,7 @@ def solve_day_routes(
     time_limit_s: float,
     seed: int,
     day: int = 1,
-) -> tuple[Any, Any, list[str]]:
+) -> tuple[RoutingProblem, RoutePlan, list[Location]]:
     """Solve and independently verify the collection routes of plan day ``day``.
 
     Days with more stops than the scenario's ``max_stops_per_part`` are split into
@@ -191,9 +190,6 @@ def solve_day_routes(
     verified whole. Unless the scenario allows unserved stops, any stop left out
     makes the day infeasible.
     """
-    from optimizer.routing import verify_routes
-    from optimizer.stages.split import solve_split
-
     sc = prep.scenario
     problem, node_loc = routing_problem(prep, open_facility_ids, day=day)
     index = [prep.location_index[loc] for loc in node_loc]

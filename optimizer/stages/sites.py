@@ -3,17 +3,46 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry import Polygon, mapping
 
+from optimizer.demand import sample_demand
 from optimizer.errors import InputError, Problem, VerificationError
+from optimizer.location import (
+    Candidate,
+    EconomicInputs,
+    FacilityProblem,
+    PlanEconomics,
+    SiteDecision,
+    SitingRules,
+    Tier,
+    TwoTierDecision,
+    TwoTierProblem,
+    appraise,
+    capacity_reliability,
+    chance_constrained_plan,
+    check_sites,
+    check_two_tier,
+    evaluate_plan,
+    exclude_candidates,
+    robust_two_tier,
+    solve_facility,
+    solve_two_tier,
+    two_tier_reliability,
+)
+from optimizer.location.problem import Model, Status
+from optimizer.location.siting import local_projection
 from optimizer.plan_types import MultiPolygonGeometry, PolygonGeometry, SiteKpis, Zone
-from optimizer.scenario import District, Scenario
-from optimizer.stages.prepare import Prepared
+from optimizer.scenario import District, FacilitySpec, Scenario
+from optimizer.stages.prepare import Location, Prepared
+
+FloatArray = npt.NDArray[np.float64]
 
 log = logging.getLogger("optimizer")
 DAYS_PER_YEAR = 365.0
@@ -27,8 +56,8 @@ TIER2_TYPES = ("landfill", "treatment", "recycler")
 class SitePlan:
     """The outcome of the site stage: the problem, the checked decision and its appraisal."""
 
-    problem: Any  # optimizer.location.FacilityProblem or TwoTierProblem
-    decision: Any  # optimizer.location.SiteDecision (two-tier flows folded in)
+    problem: FacilityProblem | TwoTierProblem
+    decision: SiteDecision  # two-tier flows folded in
     excluded: dict[str, str] = field(default_factory=dict)  # facility id -> reason
     # Two-tier model: residue hauled from a tier-1 site to a landfill, t/day.
     residue: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -63,9 +92,6 @@ def siting_exclusions(scenario: Scenario) -> tuple[dict[str, str], list[Zone], l
     Existing facilities are never excluded (they exist), but a warning names any
     that sit inside a zone.
     """
-    from optimizer.location import Candidate, SitingRules, exclude_candidates
-    from optimizer.location.siting import local_projection
-
     residential = _polygons(scenario.residential)
     water = _polygons(scenario.water)
     if not residential and not water:
@@ -125,14 +151,14 @@ def siting_exclusions(scenario: Scenario) -> tuple[dict[str, str], list[Zone], l
     return excluded, zones, warnings
 
 
-def _inverse_projection(lon0: float, lat0: float) -> Any:
+def _inverse_projection(lon0: float, lat0: float) -> Callable[[FloatArray], FloatArray]:
     """Metres back to lon/lat for the same local projection as the siting rules."""
     from pyproj import Transformer
 
     crs = f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +units=m +datum=WGS84"
     tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
-    def back(xy: np.ndarray) -> np.ndarray:
+    def back(xy: FloatArray) -> FloatArray:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
@@ -148,29 +174,37 @@ def location_model(scenario: Scenario) -> str:
     return "two-tier" if types & set(TIER1_TYPES) and "landfill" in types else "cflp"
 
 
-def _km(prep: Prepared, origins: list[str], destinations: list[str]) -> np.ndarray:
-    """Road km between two lists of location keys (``pt:…`` / ``fac:…``)."""
+def _points(ids: Sequence[object]) -> list[Location]:
+    return [Location("point", str(p)) for p in ids]
+
+
+def _facilities(ids: Sequence[str]) -> list[Location]:
+    return [Location("facility", f) for f in ids]
+
+
+def _km(prep: Prepared, origins: list[Location], destinations: list[Location]) -> FloatArray:
+    """Road km between two lists of locations."""
     rows = [prep.location_index[k] for k in origins]
     cols = [prep.location_index[k] for k in destinations]
-    km: np.ndarray = prep.matrix.distance_m[np.ix_(rows, cols)] / 1000.0
+    km: FloatArray = prep.matrix.distance_m[np.ix_(rows, cols)] / 1000.0
     return km
 
 
-def point_facility_km(prep: Prepared) -> np.ndarray:
+def point_facility_km(prep: Prepared) -> FloatArray:
     """Road km from every point-stream row of the demand to every facility."""
     return _km(
         prep,
-        [f"pt:{p}" for p in prep.demand["point_id"]],
-        [f"fac:{f.id}" for f in prep.scenario.facilities],
+        _points(list(prep.demand["point_id"])),
+        _facilities([f.id for f in prep.scenario.facilities]),
     )
 
 
-def _budget_cost(fac: Any) -> float:
+def _budget_cost(fac: FacilitySpec) -> float:
     """Capex counted against the budget: what building the site would cost (0 if it exists)."""
     return 0.0 if fac.state == "existing" else float(fac.capex_kzt)
 
 
-def _size_groups(facilities: list[Any]) -> np.ndarray:
+def _size_groups(facilities: list[FacilitySpec]) -> npt.NDArray[np.int64]:
     """One integer per facility: its size-option group, or -1."""
     names = {
         g: k for k, g in enumerate(dict.fromkeys(f.size_group for f in facilities if f.size_group))
@@ -178,15 +212,13 @@ def _size_groups(facilities: list[Any]) -> np.ndarray:
     return np.array([names.get(f.size_group, -1) for f in facilities], dtype=np.int64)
 
 
-def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> Any:
+def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> FacilityProblem:
     """The location model of a scenario: point-stream rows × facilities, cost per day.
 
     Serving one tonne of a point from a facility costs the road distance to it times
     the transport rate plus the gate fee; opening a facility costs its yearly fixed
     cost spread over 365 days.
     """
-    from optimizer.location import FacilityProblem
-
     sc = prep.scenario
     rate = sc.solver.transport_cost_kzt_per_t_km
     gate = np.array([f.gate_fee_kzt_per_t for f in sc.facilities])
@@ -217,10 +249,10 @@ def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
     )
 
 
-def _economics(prep: Prepared, problem: Any, decision: Any) -> tuple[SiteKpis, list[str]]:
+def _economics(
+    prep: Prepared, problem: FacilityProblem, decision: SiteDecision
+) -> tuple[SiteKpis, list[str]]:
     """Capex, opex, present cost, tonne-km and CO2e of the site plan, per year."""
-    from optimizer.location import EconomicInputs, evaluate_plan
-
     sc = prep.scenario
     by_id = {f.id: f for f in sc.facilities}
     recycled = 0.0
@@ -251,7 +283,7 @@ def _economics(prep: Prepared, problem: Any, decision: Any) -> tuple[SiteKpis, l
     return kpis, [*_npv_note(inputs), *econ.assumptions]
 
 
-def _kpis(econ: Any, recycled: float, landfilled: float, generated: float) -> SiteKpis:
+def _kpis(econ: PlanEconomics, recycled: float, landfilled: float, generated: float) -> SiteKpis:
     """The site KPIs of plan.json from an appraisal and the daily tonnages."""
     return {
         "capex_kzt": round(econ.capex_kzt),
@@ -269,17 +301,15 @@ def _kpis(econ: Any, recycled: float, landfilled: float, generated: float) -> Si
     }
 
 
-def _npv_note(inputs: Any) -> list[str]:
+def _npv_note(inputs: EconomicInputs) -> list[str]:
     return [
         f"Present cost (NPV) over {inputs.horizon_years} years at {inputs.discount_rate:.0%} "
         f"discount and {inputs.demand_growth:.0%} yearly demand growth; positive = cost."
     ]
 
 
-def _demand_samples(prep: Prepared) -> tuple[list[tuple[str, str]], np.ndarray] | None:
+def _demand_samples(prep: Prepared) -> tuple[list[tuple[str, str]], FloatArray] | None:
     """Demand samples from the generation ranges as (point, stream) columns, or None."""
-    from optimizer.demand import sample_demand
-
     count = prep.scenario.economics.robustness_samples
     if count <= 0:
         return None
@@ -296,10 +326,10 @@ def _demand_samples(prep: Prepared) -> tuple[list[tuple[str, str]], np.ndarray] 
     return order, matrix
 
 
-def _robustness(prep: Prepared, problem: Any, decision: Any) -> dict[str, Any]:
+def _robustness(
+    prep: Prepared, problem: FacilityProblem, decision: SiteDecision
+) -> dict[str, float]:
     """Share of demand samples (from the generation ranges) in which capacities hold."""
-    from optimizer.location import capacity_reliability
-
     samples = _demand_samples(prep)
     if samples is None:
         return {}
@@ -317,7 +347,7 @@ def _haul_rate(sc: Scenario) -> float:
     return sc.solver.transport_cost_kzt_per_t_km if haul is None else haul
 
 
-def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> Any:
+def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> TwoTierProblem:
     """The two-tier model of a scenario, cost per day.
 
     Tier 1 = transfer, sorting and composting sites; tier 2 = landfills (which take
@@ -325,8 +355,6 @@ def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
     rate plus the gate fee of the site it enters; residue costs km × the haul rate plus
     the landfill's gate fee. Points may also deliver straight to tier 2.
     """
-    from optimizer.location import Tier, TwoTierProblem
-
     sc = prep.scenario
     excluded = excluded or {}
     demand = prep.demand
@@ -369,9 +397,9 @@ def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
     t1, t2 = tier(idx1, True), tier(idx2, False)
     rate = sc.solver.transport_cost_kzt_per_t_km
     haul = _haul_rate(sc)
-    pt_keys = [f"pt:{p}" for p in points]
-    keys1 = [f"fac:{sc.facilities[j].id}" for j in idx1]
-    keys2 = [f"fac:{sc.facilities[j].id}" for j in idx2]
+    pt_keys = _points(points)
+    keys1 = _facilities([sc.facilities[j].id for j in idx1])
+    keys2 = _facilities([sc.facilities[j].id for j in idx2])
     gate1 = np.array([sc.facilities[j].gate_fee_kzt_per_t for j in idx1])
     gate2 = np.array([sc.facilities[j].gate_fee_kzt_per_t for j in idx2])
     return TwoTierProblem(
@@ -388,13 +416,11 @@ def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
     )
 
 
-def fold_two_tier(problem: Any, d: Any) -> Any:
+def fold_two_tier(problem: TwoTierProblem, d: TwoTierDecision) -> SiteDecision:
     """The two-tier decision seen as a single-tier one: where each point-stream goes.
 
     Residue arriving at a landfill counts in its load, so capacity use is complete.
     """
-    from optimizer.location import SiteDecision
-
     P = problem
     pidx = {p: i for i, p in enumerate(P.point_ids)}
     sidx = {st: k for k, st in enumerate(P.streams)}
@@ -408,7 +434,7 @@ def fold_two_tier(problem: Any, d: Any) -> Any:
     for (_, g), t in d.residue.items():
         load[g] = load.get(g, 0.0) + t
     return SiteDecision(
-        status=d.status,
+        status=cast(Status, d.status),
         model="two-tier",
         objective=d.objective,
         bound=d.bound,
@@ -423,21 +449,21 @@ def fold_two_tier(problem: Any, d: Any) -> Any:
     )
 
 
-def _two_tier_economics(prep: Prepared, problem: Any, d: Any) -> tuple[SiteKpis, list[str]]:
+def _two_tier_economics(
+    prep: Prepared, problem: TwoTierProblem, d: TwoTierDecision
+) -> tuple[SiteKpis, list[str]]:
     """Capex, opex, NPV, tonne-km (collection and residue haul) and CO2e per year."""
-    from optimizer.location import EconomicInputs, appraise
-
     sc = prep.scenario
     by_id = {f.id: f for f in sc.facilities}
     rate = sc.solver.transport_cost_kzt_per_t_km
     haul = _haul_rate(sc)
     index, metres = prep.location_index, prep.matrix.distance_m
     collect_tkm = sum(
-        t * float(metres[index[f"pt:{p}"], index[f"fac:{f}"]]) / 1000.0
+        t * float(metres[index[Location("point", p)], index[Location("facility", f)]]) / 1000.0
         for (p, f, _), t in (*d.to_tier1.items(), *d.to_tier2.items())
     )
     haul_tkm = sum(
-        t * float(metres[index[f"fac:{f}"], index[f"fac:{g}"]]) / 1000.0
+        t * float(metres[index[Location("facility", f)], index[Location("facility", g)]]) / 1000.0
         for (f, g), t in d.residue.items()
     )
     landfilled = sum(t for (_, g), t in d.residue.items() if by_id[g].type == "landfill") + sum(
@@ -477,7 +503,7 @@ def _two_tier_economics(prep: Prepared, problem: Any, d: Any) -> tuple[SiteKpis,
     return kpis, notes
 
 
-def _supply_cube(prep: Prepared, problem: Any) -> np.ndarray | None:
+def _supply_cube(prep: Prepared, problem: TwoTierProblem) -> FloatArray | None:
     """Demand samples shaped (samples, points, streams) for the two-tier model."""
     samples = _demand_samples(prep)
     if samples is None:
@@ -491,10 +517,10 @@ def _supply_cube(prep: Prepared, problem: Any) -> np.ndarray | None:
     return cube
 
 
-def _two_tier_robustness(prep: Prepared, problem: Any, d: Any) -> dict[str, Any]:
+def _two_tier_robustness(
+    prep: Prepared, problem: TwoTierProblem, d: TwoTierDecision
+) -> dict[str, float]:
     """Share of demand samples in which both tiers' capacities hold."""
-    from optimizer.location import two_tier_reliability
-
     cube = _supply_cube(prep, problem)
     if cube is None:
         return {}
@@ -537,11 +563,9 @@ def _no_samples(prep: Prepared) -> InputError:
 
 
 def _solve_two_tier_plan(
-    prep: Prepared, problem: Any, time_limit_s: float
-) -> tuple[Any, dict[str, Any]]:
+    prep: Prepared, problem: TwoTierProblem, time_limit_s: float
+) -> tuple[TwoTierDecision, dict[str, float]]:
     """The two-tier decision, robust to the demand samples when a target is set."""
-    from optimizer.location import robust_two_tier, solve_two_tier
-
     target = _target(prep)
     if target is None:
         return solve_two_tier(problem, time_limit_s=time_limit_s), {}
@@ -553,17 +577,15 @@ def _solve_two_tier_plan(
 
 
 def _solve_single_tier_plan(
-    prep: Prepared, problem: Any, model: str, time_limit_s: float, seed: int
-) -> tuple[Any, dict[str, Any]]:
+    prep: Prepared, problem: FacilityProblem, model: str, time_limit_s: float, seed: int
+) -> tuple[SiteDecision, dict[str, float]]:
     """The single-tier decision, robust to the demand samples when a target is set."""
-    from optimizer.location import chance_constrained_plan, solve_facility
-
     target = _target(prep)
     if target is None or model != "cflp":
         if target is not None:
             log.warning("target_robustness applies to the cflp and two-tier models only")
         decision = solve_facility(
-            problem, model=cast(Any, model), time_limit_s=time_limit_s, seed=seed
+            problem, model=cast(Model, model), time_limit_s=time_limit_s, seed=seed
         )
         return decision, {}
     samples = _demand_samples(prep)
@@ -577,8 +599,6 @@ def _solve_single_tier_plan(
 
 def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
     """Choose which facilities to open; check, appraise and stress-test the choice."""
-    from optimizer.location import check_sites, check_two_tier
-
     excluded, zones, warnings = siting_exclusions(prep.scenario)
     if not prep.scenario.residential and not prep.scenario.water:
         warnings.append(
@@ -608,15 +628,15 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
             assumptions=notes,
             warnings=warnings,
         )
-    problem = facility_problem(prep, excluded)
-    decision, extra = _solve_single_tier_plan(prep, problem, model, time_limit_s, seed)
-    issues = check_sites(problem, decision)
+    single = facility_problem(prep, excluded)
+    decision, extra = _solve_single_tier_plan(prep, single, model, time_limit_s, seed)
+    issues = check_sites(single, decision)
     if issues:
         raise VerificationError("site plan failed the independent check: " + "; ".join(issues[:10]))
-    kpis, notes = _economics(prep, problem, decision)
-    kpis = cast(SiteKpis, {**kpis, **_robustness(prep, problem, decision), **extra})
+    kpis, notes = _economics(prep, single, decision)
+    kpis = cast(SiteKpis, {**kpis, **_robustness(prep, single, decision), **extra})
     return SitePlan(
-        problem,
+        single,
         decision,
         excluded=excluded,
         zones=zones,
