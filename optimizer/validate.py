@@ -27,6 +27,7 @@ from optimizer.stages.prepare import (
     load_road_network,
     location_files,
     location_tables,
+    network_of,
     snap_ids,
 )
 
@@ -149,7 +150,7 @@ def _partial_map_problems(
         return []
     problems: list[Problem] = []
     try:
-        network = _network_of(spec, exc.base_dir, source_file, override)
+        network = network_of(spec, exc.base_dir, source_file, override)
     except InputError as err:
         return list(err.problems)
     ids = [Location("point", p.id) for p in exc.partial.get("points", ())]
@@ -175,29 +176,3 @@ def _partial_map_problems(
     except InputError as err:
         problems += err.problems
     return problems
-
-
-def _network_of(
-    spec: NetworkSpec | None, base_dir: Path, source_file: str, override: Path | None
-) -> RoadNetwork:
-    """The road network a [network] section names (as the pipeline loads it)."""
-    if override is not None:
-        return nw.load_network(override)
-    assert spec is not None  # checked by the caller
-    if spec.demo:
-        return nw.demo_network()
-    if spec.file is not None:
-        path = Path(spec.file).expanduser()
-        path = path if path.is_absolute() else base_dir / path
-        if not path.exists():
-            raise InputError.one(
-                source_file,
-                "[network].file",
-                f"road network file not found ({path})",
-                "point it at a street file (path relative to the scenario) or pass --network FILE",
-            )
-        return nw.load_network(path)
-    if spec.place is not None:
-        return nw.network_from_place(spec.place)
-    assert spec.bbox is not None  # exactly one source, checked by NetworkSpec
-    return nw.network_from_bbox(spec.bbox)

@@ -17,7 +17,7 @@ from optimizer import network as nw
 from optimizer.demand import estimate_demand
 from optimizer.errors import InputError
 from optimizer.network import RoadNetwork, SnappedPoints, TravelMatrix
-from optimizer.scenario import Scenario
+from optimizer.scenario import NetworkSpec, Scenario
 
 log = logging.getLogger("optimizer")
 
@@ -60,16 +60,24 @@ class Prepared:
 
 def load_road_network(scenario: Scenario, override: Path | None = None) -> RoadNetwork:
     """The road network a scenario names, or the override given on the command line."""
-    spec = scenario.network
+    return network_of(scenario.network, Path(scenario.base_dir), scenario.source_file, override)
+
+
+def network_of(
+    spec: NetworkSpec | None, base_dir: Path, source_file: str, override: Path | None = None
+) -> RoadNetwork:
+    """The road network a [network] section names (paths relative to ``base_dir``)."""
     if override is not None:
         return nw.load_network(override)
+    assert spec is not None  # a scenario always has one; validate checks before calling
     if spec.demo:
         return nw.demo_network()
     if spec.file is not None:
-        path = scenario.resolve(spec.file)
+        path = Path(spec.file).expanduser()
+        path = path if path.is_absolute() else base_dir / path
         if not path.exists():
             raise InputError.one(
-                scenario.source_file,
+                source_file,
                 "[network].file",
                 f"road network file not found ({path})",
                 "point it at a street file (path relative to the scenario) or pass --network FILE",
@@ -77,7 +85,7 @@ def load_road_network(scenario: Scenario, override: Path | None = None) -> RoadN
         return nw.load_network(path)
     if spec.place is not None:
         return nw.network_from_place(spec.place)
-    assert spec.bbox is not None  # exactly one source, checked by load_scenario
+    assert spec.bbox is not None  # exactly one source, checked by NetworkSpec
     return nw.network_from_bbox(spec.bbox)
 
 
