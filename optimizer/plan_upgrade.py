@@ -74,9 +74,22 @@ def _upgrade_route(route: dict[str, Any]) -> dict[str, Any]:
     if "fuel_l" not in out and isinstance(out.get("distance_km"), int | float):
         out["fuel_l"] = round(float(out["distance_km"]) * 0.6, 1)
     if isinstance(out.get("stops"), list):
-        out["stops"] = [
-            {**s, "stream": s.get("stream")} if isinstance(s, dict) else s for s in out["stops"]
-        ]
+        out["stops"] = [_upgrade_stop(s) if isinstance(s, dict) else s for s in out["stops"]]
+    return out
+
+
+def _upgrade_stop(stop: dict[str, Any]) -> dict[str, Any]:
+    """A stop with its own ``stream``.
+
+    Plans before the stream key named a collection stop ``"<point id>|<stream>"`` in
+    ``ref_id``; that pair is read back into ``ref_id`` and ``stream`` here, once.
+    """
+    out = {**stop, "stream": stop.get("stream")}
+    ref = out.get("ref_id")
+    if out["stream"] is None and out.get("kind") == "stop" and isinstance(ref, str):
+        point_id, bar, stream = ref.rpartition("|")
+        if bar and point_id and stream:
+            out["ref_id"], out["stream"] = point_id, stream
     return out
 
 

@@ -163,6 +163,22 @@ def test_an_older_schema_1_plan_is_completed_and_validates() -> None:
     assert validate_plan(upgrade_plan(data)) == plan
 
 
+def test_an_older_plans_point_stream_ref_ids_become_ref_id_and_stream() -> None:
+    """Plans before each stop had a stream named stops "<point id>|<stream>"."""
+    data = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    stops = data["routes"][0]["stops"]
+    k = next(i for i, s in enumerate(stops) if s["kind"] == "stop")
+    d = next(i for i, s in enumerate(stops) if s["kind"] != "stop")
+    point_id = stops[k]["ref_id"]
+    stops[k]["ref_id"] = f"{point_id}|recyclables"
+    stops[d]["ref_id"] = "garage|north"  # not a collection stop: left as it is
+    for i in (k, d):
+        stops[i].pop("stream", None)
+    upgraded = upgrade_plan(data)["routes"][0]["stops"]
+    assert (upgraded[k]["ref_id"], upgraded[k]["stream"]) == (point_id, "recyclables")
+    assert (upgraded[d]["ref_id"], upgraded[d]["stream"]) == ("garage|north", None)
+
+
 def _declared_keys() -> set[str]:
     """Every key of every TypedDict reachable from Plan."""
     keys: set[str] = set()

@@ -271,24 +271,14 @@ def points_by_key(plan: Plan) -> PointIndex:
     return {(str(p["id"]), str(p.get("stream") or "")): p for p in plan.get("points") or []}
 
 
-def _split_ref(ref: Any) -> tuple[str, str]:
-    """``"P1|msw"`` → ``("P1", "msw")``; a plain id gets an empty stream."""
-    key = str(ref if ref is not None else "")
-    if "|" in key:
-        pid, stream = key.split("|", 1)
-        return pid, stream
-    return key, ""
-
-
 def find_point(points: PointIndex, ref: Any, stream: Any = None) -> Point | None:
     """The collection-point record of a stop or unserved item.
 
-    Looked up by ``(point id, stream)``; ``ref`` may also be
-    ``"<point id>|<stream>"``.  Without any stream the record is returned only
-    when the id has exactly one (guessing would mislabel another stream's stop).
+    Looked up by ``(point id, stream)``.  Without a stream the record is returned
+    only when the id has exactly one (guessing would mislabel another stream's stop).
     """
-    pid, suffix = _split_ref(ref)
-    sid = str(stream or suffix or "")
+    pid = str(ref if ref is not None else "")
+    sid = str(stream or "")
     if sid:
         return points.get((pid, sid))
     matches = [p for (i, _), p in points.items() if i == pid]
@@ -296,18 +286,15 @@ def find_point(points: PointIndex, ref: Any, stream: Any = None) -> Point | None
 
 
 def stop_stream(stop: Stop, points: PointIndex | None = None) -> str:
-    """Stream id of a route stop: the stop's own ``stream`` (plan.json schema v1).
+    """Stream id of a route stop: its own ``stream``, else its point's only stream.
 
-    Older plans without it fall back to a ``|stream`` suffix of ``ref_id``,
-    then to the point's stream when only one record has that id.
+    Plans from disk reach the writers through :func:`optimizer.plan_types.load_plan`,
+    which reads the stream of older plans out of their ``ref_id``.
     """
     own = stop.get("stream")
     if own:
         return str(own)
-    pid, suffix = _split_ref(stop.get("ref_id"))
-    if suffix:
-        return suffix
-    point = find_point(points or {}, pid)
+    point = find_point(points or {}, stop.get("ref_id"))
     return str(point.get("stream") or "") if point else ""
 
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from optimizer.location import FacilityProblem, SiteDecision, TwoTierProblem
 from optimizer.location.economics import FACTORS
 from optimizer.network import paths_for_sequence, street_names
 from optimizer.plan_types import (
@@ -50,21 +49,19 @@ def _round(x: float, nd: int = 3) -> float:
 
 def _facility_records(
     prep: Prepared,
-    decision: SiteDecision | None,
-    problem: FacilityProblem | TwoTierProblem | None,
+    sites: SitePlan | None,
     open_ids: set[str],
-    excluded: dict[str, str],
 ) -> list[Facility]:
     """Facilities with their state, load from the site decision, catchment and exclusion."""
     sc = prep.scenario
     load: dict[str, float] = {}
     catchment: dict[str, list[str]] = {f.id: [] for f in sc.facilities}
-    if decision is not None and problem is not None:
-        load = {k: float(v) for k, v in dict(decision.load).items()}
-        for client, fac_id in dict(decision.assignment).items():
-            point_id = client.split("|", 1)[0]
-            if fac_id in catchment and point_id not in catchment[fac_id]:
-                catchment[fac_id].append(point_id)
+    excluded = sites.excluded if sites is not None else {}
+    if sites is not None:
+        load = {k: float(v) for k, v in dict(sites.decision.load).items()}
+        for fac_id, points in sites.catchments().items():
+            if fac_id in catchment:
+                catchment[fac_id] = points
     records: list[Facility] = []
     for fac in sc.facilities:
         i = prep.location_index[Location("facility", fac.id)]
@@ -269,9 +266,7 @@ def assemble_plan(
         open_ids = set(decision.open_ids)
     elif open_ids is None:
         open_ids = {f.id for f in sc.facilities if f.state == "existing"}
-    facilities = _facility_records(
-        prep, decision, sites.problem if sites else None, open_ids, sites.excluded if sites else {}
-    )
+    facilities = _facility_records(prep, sites, open_ids)
     index = prep.location_index
     due_days: dict[tuple[str, str | None], list[int]] = {}
     for d in days:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +52,30 @@ TIER1_TYPES = ("sorting", "transfer", "composting")
 TIER2_TYPES = ("landfill", "treatment", "recycler")
 
 
+class PointStream(NamedTuple):
+    """One row of the site models: a collection point's waste of one stream."""
+
+    point_id: str
+    stream: str
+
+
+def client_id(client: PointStream) -> str:
+    """The site models' id of a point-stream: opaque, never parsed back.
+
+    The location models take any unique strings as client ids; the stage keeps the
+    typed :class:`PointStream` beside them (:attr:`SitePlan.clients`).
+    """
+    return f"{client.point_id}|{client.stream}"
+
+
+def point_streams(prep: Prepared) -> tuple[PointStream, ...]:
+    """The point-stream rows of the demand table, in its order."""
+    return tuple(
+        PointStream(str(p), str(s))
+        for p, s in zip(prep.demand["point_id"], prep.demand["stream"], strict=True)
+    )
+
+
 @dataclass(frozen=True)
 class SitePlan:
     """The outcome of the site stage: the problem, the checked decision and its appraisal."""
@@ -65,6 +89,18 @@ class SitePlan:
     kpis: SiteKpis | None = None  # merged into plan.json "kpis"
     assumptions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The point-stream behind each client id of ``decision.assignment``.
+    clients: dict[str, PointStream] = field(default_factory=dict)
+
+    def catchments(self) -> dict[str, list[str]]:
+        """Facility id → the collection points delivering to it, first-seen order."""
+        out: dict[str, list[str]] = {}
+        for client, fac_id in self.decision.assignment.items():
+            points = out.setdefault(fac_id, [])
+            point_id = self.clients[client].point_id
+            if point_id not in points:
+                points.append(point_id)
+        return out
 
 
 def stream_allowed(scenario: Scenario, stream_id: str, fac_index: int) -> bool:
@@ -231,9 +267,7 @@ def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
     rows_allowed = np.array([allowed[str(s)] for s in prep.demand["stream"]])
     cost[~rows_allowed] = np.inf
     return FacilityProblem(
-        client_ids=tuple(
-            f"{p}|{s}" for p, s in zip(prep.demand["point_id"], prep.demand["stream"], strict=True)
-        ),
+        client_ids=tuple(client_id(c) for c in point_streams(prep)),
         facility_ids=tuple(f.id for f in sc.facilities),
         demand=prep.demand["tonnes_per_day"].to_numpy(dtype=float),
         cost=cost,
@@ -428,7 +462,7 @@ def fold_two_tier(problem: TwoTierProblem, d: TwoTierDecision) -> SiteDecision:
     load: dict[str, float] = {}
     for (p, f, st), t in (*d.to_tier1.items(), *d.to_tier2.items()):
         share = t / float(P.supply[pidx[p], sidx[st]])
-        client = flows.setdefault(f"{p}|{st}", {})
+        client = flows.setdefault(client_id(PointStream(p, st)), {})
         client[f] = client.get(f, 0.0) + share
         load[f] = load.get(f, 0.0) + t
     for (_, g), t in d.residue.items():
@@ -605,6 +639,7 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
             "No residential or water layers given: sanitary protection zones were not checked."
         )
     model = location_model(prep.scenario)
+    clients = {client_id(c): c for c in point_streams(prep)}
     if model == "two-tier":
         problem = two_tier_problem(prep, excluded)
         tiers, extra = _solve_two_tier_plan(prep, problem, time_limit_s)
@@ -627,6 +662,7 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
             kpis=kpis,
             assumptions=notes,
             warnings=warnings,
+            clients=clients,
         )
     single = facility_problem(prep, excluded)
     decision, extra = _solve_single_tier_plan(prep, single, model, time_limit_s, seed)
@@ -643,4 +679,5 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
         kpis=kpis,
         assumptions=notes,
         warnings=warnings,
+        clients=clients,
     )
