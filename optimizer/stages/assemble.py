@@ -16,6 +16,7 @@ from optimizer.plan_types import (
     FacilityState,
     FleetType,
     Kpis,
+    NetworkInfo,
     Plan,
     Point,
     ResidueFlow,
@@ -249,24 +250,8 @@ def _days_assumption(season: str, days: int) -> str:
     )
 
 
-def assemble_plan(
-    prep: Prepared,
-    *,
-    stage: Stage,
-    sites: SitePlan | None,
-    days: Sequence[DayRoutes] = (),
-    time_limit_s: float,
-    seed: int,
-    open_ids: set[str] | None = None,
-) -> Plan:
-    """Everything the map and the report need, as the plan.json dictionary."""
-    sc = prep.scenario
-    decision = sites.decision if sites is not None else None
-    if decision is not None:
-        open_ids = set(decision.open_ids)
-    elif open_ids is None:
-        open_ids = {f.id for f in sc.facilities if f.state == "existing"}
-    facilities = _facility_records(prep, sites, open_ids)
+def _point_records(prep: Prepared, days: Sequence[DayRoutes]) -> list[Point]:
+    """Collection points per stream, with the days each is due and its street."""
     index = prep.location_index
     due_days: dict[tuple[str, str | None], list[int]] = {}
     for d in days:
@@ -275,30 +260,42 @@ def assemble_plan(
     rows: list[dict[Any, Any]] = prep.demand.to_dict("records")
     # snapped holds the locations in the order of location_index
     streets = dict(zip(index, street_names(prep.network, prep.snapped), strict=True))
-    points: list[Point] = [
-        {
-            "id": str(row["point_id"]),
-            "lon": _round(prep.snapped.lon[index[Location("point", str(row["point_id"]))]], 6),
-            "lat": _round(prep.snapped.lat[index[Location("point", str(row["point_id"]))]], 6),
-            "stream": str(row["stream"]),
-            "district": str(row.get("district") or ""),
-            "tonnes_per_day": _round(row["tonnes_per_day"], 4),
-            "m3_per_day": _round(row["m3_per_day"], 4),
-            "visits_per_week": _round(row["visits_per_week"], 2),
-            "containers": int(row.get("containers") or 0),
-            "due_today": None
-            if not days
-            else 1 in due_days.get((str(row["point_id"]), str(row["stream"])), []),
-            "due_days": due_days.get((str(row["point_id"]), str(row["stream"])), [])
-            if days
-            else None,
-            "snap_distance_m": _round(
-                prep.snapped.distance_m[index[Location("point", str(row["point_id"]))]], 1
-            ),
-            "street": streets[Location("point", str(row["point_id"]))],
-        }
-        for row in rows
-    ]
+    points: list[Point] = []
+    for row in rows:
+        loc = Location("point", str(row["point_id"]))
+        due = due_days.get((loc.id, str(row["stream"])), [])
+        points.append(
+            {
+                "id": loc.id,
+                "lon": _round(prep.snapped.lon[index[loc]], 6),
+                "lat": _round(prep.snapped.lat[index[loc]], 6),
+                "stream": str(row["stream"]),
+                "district": str(row.get("district") or ""),
+                "tonnes_per_day": _round(row["tonnes_per_day"], 4),
+                "m3_per_day": _round(row["m3_per_day"], 4),
+                "visits_per_week": _round(row["visits_per_week"], 2),
+                "containers": int(row.get("containers") or 0),
+                "due_today": None if not days else 1 in due,
+                "due_days": due if days else None,
+                "snap_distance_m": _round(prep.snapped.distance_m[index[loc]], 1),
+                "street": streets[loc],
+            }
+        )
+    return points
+
+
+@dataclass(frozen=True)
+class _RoutedDays:
+    """The route records of every plan day, the stops left out, and their totals."""
+
+    routes: list[Route]
+    unserved: list[Unserved]
+    totals: dict[str, float]
+    by_day: list[DayKpis]
+
+
+def _routed_days(prep: Prepared, days: Sequence[DayRoutes]) -> _RoutedDays:
+    """Routes numbered across the days, unserved stops, and per-day KPIs."""
     routes: list[Route] = []
     unserved: list[Unserved] = []
     totals: dict[str, float] = {}
@@ -328,24 +325,38 @@ def assemble_plan(
                 "tonnes": _round(day_totals["tonnes"], 2),
                 "cost_kzt": _round(day_totals["cost_kzt"], 0),
                 "vehicles_used": len(records),
-                "stops_served": sum(1 for r in records for s in r["stops"] if s["kind"] == "stop"),
+                "stops_served": _count_kind(records, "stop"),
                 "unserved_stops": len(day_unserved),
                 "unserved_by_reason": count_by_category(u["reason"] for u in day_unserved),
-                "unload_trips": sum(
-                    1 for r in records for s in r["stops"] if s["kind"] == "unload"
-                ),
+                "unload_trips": _count_kind(records, "unload"),
             }
         )
+    return _RoutedDays(routes, unserved, totals, by_day)
+
+
+def _count_kind(routes: Sequence[Route], kind: str) -> int:
+    return sum(1 for r in routes for s in r["stops"] if s["kind"] == kind)
+
+
+def _kpis(
+    prep: Prepared, sites: SitePlan | None, open_ids: set[str], routed: _RoutedDays | None
+) -> Kpis:
+    """Plan KPIs; the route figures are ``None`` when the plan has no routes."""
+    sc = prep.scenario
+    decision = sites.decision if sites is not None else None
+    totals = routed.totals if routed is not None else {}
     generated = float(prep.demand["tonnes_per_day"].sum())
     fixed_per_year = sum(f.fixed_cost_kzt_per_year for f in sc.facilities if f.id in open_ids)
-    routed = bool(days)  # the site stage alone has no fleet figures rather than zeros
 
     def route_kpi(value: float) -> float | None:
-        return value if routed else None
+        return value if routed is not None else None
 
     def route_count(value: int) -> int | None:
-        return value if routed else None
+        return value if routed is not None else None
 
+    routes = routed.routes if routed is not None else []
+    unserved = routed.unserved if routed is not None else []
+    by_day = routed.by_day if routed is not None else []
     kpis: Kpis = {
         "distance_km": route_kpi(_round(totals.get("distance_km", 0.0), 2)),
         "driving_h": route_kpi(_round(totals.get("driving_h", 0.0), 2)),
@@ -359,46 +370,89 @@ def assemble_plan(
         # the fleet a day needs: the busiest day's trucks
         "vehicles_used": route_count(max((b["vehicles_used"] for b in by_day), default=0)),
         "vehicles_available": sum(vt.count for vt in sc.fleet),
-        "stops_served": route_count(
-            sum(1 for r in routes for s in r["stops"] if s["kind"] == "stop")
-        ),
+        "stops_served": route_count(_count_kind(routes, "stop")),
         "unserved_stops": route_count(len(unserved)),
         # unserved stops per binding constraint ("fleet limit", "time window", ...)
-        "unserved_by_reason": count_by_category(u["reason"] for u in unserved) if routed else None,
-        "unload_trips": route_count(
-            sum(1 for r in routes for s in r["stops"] if s["kind"] == "unload")
-        ),
+        "unserved_by_reason": count_by_category(u["reason"] for u in unserved)
+        if routed is not None
+        else None,
+        "unload_trips": route_count(_count_kind(routes, "unload")),
         "sites_open": len(open_ids),
         "sites_cost_kzt_per_year": _round(fixed_per_year, 0),
         "site_transport_cost_kzt_per_day": _round(decision.objective, 0)
         if decision is not None
         else None,
     }
-    if routed:
-        kpis["plan_days"] = len(days)
+    if routed is not None:
+        kpis["plan_days"] = len(by_day)
         kpis["route_kpis_by_day"] = by_day
     if sites is not None and sites.kpis is not None:
         # the site figures after the route figures, as plan.json has always listed them
         kpis = cast(Kpis, {**kpis, **sites.kpis})
-    polylines = prep.network.street_polylines()
-    stats = dict(prep.network.stats)
+    return kpis
+
+
+def _notes(
+    prep: Prepared, sites: SitePlan | None, n_days: int, unserved: Sequence[Unserved]
+) -> tuple[list[str], list[str]]:
+    """The plan's assumptions and warnings, in words."""
+    sc = prep.scenario
     assumptions = [
         f"CO2e from diesel at {DIESEL.value} {DIESEL.unit} ({DIESEL.source}).",
         f"Transport cost in the site model: {sc.solver.transport_cost_kzt_per_t_km} KZT per tonne-km.",
     ]
-    if days:
-        assumptions.append(_days_assumption(sc.solver.plan_season, len(days)))
+    if n_days:
+        assumptions.append(_days_assumption(sc.solver.plan_season, n_days))
     if sc.generation is not None and sc.generation.source:
         assumptions.append(f"Generation norm: {sc.generation.source}")
     warnings = [f"{u['point_id']}: {u['reason']}" for u in unserved]
     if sites is not None:
         assumptions += sites.assumptions
         warnings += sites.warnings
-    dropped = stats.get("dropped_nodes")
+    dropped = prep.network.stats.get("dropped_nodes")
     if dropped:
         warnings.append(
             f"Road network: {dropped} nodes outside the largest strongly connected component were dropped."
         )
+    return assumptions, warnings
+
+
+def _network_record(prep: Prepared) -> NetworkInfo:
+    """The road network's source, size and street lines for the map."""
+    net = prep.network
+    polylines = net.street_polylines()
+    return {
+        "source": net.name,
+        "nodes": len(net.node_lon),
+        "edges": len(net.edge_u),
+        "bbox": [_round(x, 6) for x in net.bbox()],
+        "streets": [[[_round(x, 6), _round(y, 6)] for x, y in line] for line in polylines],
+        "stats": {k: v for k, v in dict(net.stats).items() if isinstance(v, int | float | str)},
+    }
+
+
+def assemble_plan(
+    prep: Prepared,
+    *,
+    stage: Stage,
+    sites: SitePlan | None,
+    days: Sequence[DayRoutes] = (),
+    time_limit_s: float,
+    seed: int,
+    open_ids: set[str] | None = None,
+) -> Plan:
+    """Everything the map and the report need, as the plan.json dictionary."""
+    sc = prep.scenario
+    decision = sites.decision if sites is not None else None
+    if decision is not None:
+        open_ids = set(decision.open_ids)
+    elif open_ids is None:
+        open_ids = {f.id for f in sc.facilities if f.state == "existing"}
+    index = prep.location_index
+    # the site stage alone has no fleet figures rather than zeros
+    routed = _routed_days(prep, days) if days else None
+    unserved = routed.unserved if routed is not None else []
+    assumptions, warnings = _notes(prep, sites, len(days), unserved)
     return {
         "schema_version": SCHEMA_VERSION,
         "scenario": {
@@ -416,16 +470,9 @@ def assemble_plan(
                 "routes_objective": sum(d.plan.objective for d in days) if days else None,
             },
         },
-        "network": {
-            "source": prep.network.name,
-            "nodes": len(prep.network.node_lon),
-            "edges": len(prep.network.edge_u),
-            "bbox": [_round(x, 6) for x in prep.network.bbox()],
-            "streets": [[[_round(x, 6), _round(y, 6)] for x, y in line] for line in polylines],
-            "stats": {k: v for k, v in stats.items() if isinstance(v, int | float | str)},
-        },
+        "network": _network_record(prep),
         "streams": [{"id": s.id, "name": s.name or s.id, "color": s.color} for s in sc.streams],
-        "points": points,
+        "points": _point_records(prep, days),
         "depots": [
             {
                 "id": d.id,
@@ -435,13 +482,13 @@ def assemble_plan(
             }
             for d in sc.depots
         ],
-        "facilities": facilities,
+        "facilities": _facility_records(prep, sites, open_ids),
         "fleet": [_fleet_record(vt) for vt in sc.fleet],
         "zones": sites.zones if sites is not None else [],
         "residue_flows": _residue_records(prep, sites),
-        "routes": routes,
+        "routes": routed.routes if routed is not None else [],
         "unserved": unserved,
-        "kpis": kpis,
+        "kpis": _kpis(prep, sites, open_ids, routed),
         "assumptions": assumptions,
         "warnings": warnings,
     }
