@@ -142,6 +142,14 @@ def run_bench_command(
         from optimizer.location.bench import run_cflp_benchmark
 
         rows = run_cflp_benchmark(folder, time_limit_s, solver=solver)
+    elif kind == "lrp":
+        from optimizer.lrp.bench import run_lrp_benchmark
+
+        rows = run_lrp_benchmark(folder, time_limit_s, seed=0)
+    elif kind == "pvrpif":
+        from optimizer.periodic.bench import run_pvrpif_benchmark
+
+        rows = run_pvrpif_benchmark(folder, time_limit_s, seed=0)
     else:
         from optimizer.routing.bench import run_benchmark
 

@@ -292,8 +292,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bench = add("bench", "solve benchmark instances and score them against best-known")
     bench.add_argument(
         "kind",
-        choices=("cvrp", "vrptw", "wcvrptw", "cflp", "matrix"),
-        help="benchmark, one of %(choices)s (matrix: travel-matrix timing)",
+        choices=("cvrp", "vrptw", "wcvrptw", "cflp", "lrp", "pvrpif", "matrix"),
+        help="benchmark, one of %(choices)s (lrp: location-routing, Prodhon; pvrpif: "
+        "periodic VRP with intermediate facilities; matrix: travel-matrix timing)",
     )
     bench.add_argument("--instances", metavar="DIR", help="folder of instance files")
     bench.add_argument(
