@@ -150,6 +150,15 @@ class Depot(TypedDict):
 
 
 @with_config(_FORBID)
+class AccessRoad(TypedDict):
+    """Where an off-network site's access road leaves the road network, and its length."""
+
+    lon: float
+    lat: float
+    km: float
+
+
+@with_config(_FORBID)
 class Facility(TypedDict):
     """A facility with the plan's verdict: open or not, load, catchment, exclusion."""
 
@@ -169,6 +178,10 @@ class Facility(TypedDict):
     recovery_rate: Annotated[float, About("share of the input recovered (0-1)")]
     excluded_reason: Annotated[str | None, About("why a sanitary protection zone excludes it")]
     catchment: Annotated[list[str], About("point ids assigned to it by the site model")]
+    access: Annotated[
+        AccessRoad | None,
+        About("the road beyond the network's edge to an out-of-town site (routes end at lon/lat)"),
+    ]
     source: Annotated[str, About("where its figures come from")]
 
 

@@ -51,7 +51,12 @@ def upgrade_plan(data: dict[str, Any]) -> dict[str, Any]:
         ]
     if isinstance(plan.get("facilities"), list):
         plan["facilities"] = [
-            {**f, "recovery_rate": f.get("recovery_rate", 0.0), "source": f.get("source", "")}
+            {
+                **f,
+                "recovery_rate": f.get("recovery_rate", 0.0),
+                "source": f.get("source", ""),
+                "access": f.get("access"),
+            }
             if isinstance(f, dict)
             else f
             for f in plan["facilities"]

@@ -260,6 +260,23 @@ def _add_sites(m: folium.Map, plan: Plan) -> None:
             z_index_offset=900,
         ).add_to(fg)
     for fac in plan.get("facilities") or []:
+        access = fac.get("access")
+        if access:  # a site beyond the street file: routes end where its road leaves it
+            folium.PolyLine(
+                [
+                    [float(access["lat"]), float(access["lon"])],
+                    [float(fac["lat"]), float(fac["lon"])],
+                ],
+                color="#44403c",
+                weight=3,
+                opacity=0.8,
+                dash_array="2 7",
+                tooltip=esc(
+                    f"Road to {fac.get('name') or fac['id']} beyond the street file: "
+                    f"{fmt_num(access.get('km'), 1)} km"
+                ),
+                class_name="access-road",
+            ).add_to(fg)
         util = fac.get("utilisation")
         tip = f"{fac.get('name') or fac['id']} · {fac.get('type')} · {fac.get('state')}"
         if util is not None and fac.get("open"):

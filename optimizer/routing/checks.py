@@ -14,6 +14,14 @@ from optimizer.errors import InfeasibleError, InputError, Problem
 from optimizer.routing import reasons as R
 from optimizer.routing.problem import RoutingProblem, Vehicle
 
+#: What lifts each reason a stop cannot be served at all (the first half of a fix).
+STOP_FIXES = {
+    R.CAPACITY: "raise the truck capacity or allow a bigger truck to serve it",
+    R.FACILITY: "open a facility that accepts its stream, or add the stream to an open "
+    "facility's accepts",
+    R.TRUCK: "add its stream to a fleet entry's streams",
+}
+
 
 def presolve(problem: RoutingProblem) -> list[tuple[int, str]]:
     """Stops no truck can serve, with the reason (see :mod:`reasons`).
@@ -61,7 +69,7 @@ def presolve(problem: RoutingProblem) -> list[tuple[int, str]]:
                     "routing problem",
                     p.label(s),
                     why,
-                    "raise the truck capacity or allow another truck to serve it, or let "
+                    f"{STOP_FIXES.get(R.category_of(why), STOP_FIXES[R.CAPACITY])}, or let "
                     "such stops be reported unserved (in a scenario: allow_unserved = true "
                     "under [solver])",
                 )

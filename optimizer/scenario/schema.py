@@ -364,6 +364,20 @@ class DepotSpec(StrictRecord):
     lat: Number = Field(ge=-90, le=90)
 
 
+class AccessRoad(StrictRecord):
+    """The road to a site beyond the road network's edge (a landfill outside a city file).
+
+    Trucks reach the site from the network point (``lon``, ``lat``) over ``km`` more
+    road at ``speed_kmh``; both are added to every trip to and from the site.
+    """
+
+    lon: Number = Field(ge=-180, le=180)
+    lat: Number = Field(ge=-90, le=90)
+    km: Number = Field(gt=0, le=500)
+    speed_kmh: Number = Field(default=60.0, gt=0, le=130)
+    source: str = ""
+
+
 class FacilitySpec(StrictRecord):
     """An existing or candidate landfill, sorting or transfer station, or plant."""
 
@@ -387,6 +401,7 @@ class FacilitySpec(StrictRecord):
     # Size options of one site: candidates sharing a size_group are alternative sizes
     # (e.g. 100 / 250 / 450 kt/yr with their own costs); at most one of them opens.
     size_group: str = ""
+    access: AccessRoad | None = None
     source: str = ""
 
     @field_validator("opening_hours")

@@ -82,8 +82,8 @@ def _facility_records(
                 "type": fac.type,
                 "state": state,
                 "open": is_open,
-                "lon": _round(prep.snapped.lon[i], 6),
-                "lat": _round(prep.snapped.lat[i], 6),
+                "lon": _round(fac.lon if fac.access else prep.snapped.lon[i], 6),
+                "lat": _round(fac.lat if fac.access else prep.snapped.lat[i], 6),
                 "accepts": list(fac.accepts),
                 "capacity_t_per_day": fac.capacity_t_per_day,
                 "used_t_per_day": _round(used),
@@ -93,6 +93,13 @@ def _facility_records(
                 "recovery_rate": fac.recovery_rate,
                 "excluded_reason": excluded.get(fac.id),
                 "catchment": catchment[fac.id],
+                "access": {
+                    "lon": _round(prep.snapped.lon[i], 6),
+                    "lat": _round(prep.snapped.lat[i], 6),
+                    "km": fac.access.km,
+                }
+                if fac.access
+                else None,
                 "source": fac.source,
             }
         )

@@ -103,9 +103,30 @@ def location_tables(
         lat.append(depot.lat)
     for fac in scenario.facilities:
         ids.append(Location("facility", fac.id))
-        lon.append(fac.lon)
-        lat.append(fac.lat)
+        # a site beyond the network's edge is snapped where its access road leaves it
+        lon.append(fac.access.lon if fac.access else fac.lon)
+        lat.append(fac.access.lat if fac.access else fac.lat)
     return ids, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def with_access_roads(
+    matrix: nw.TravelMatrix, scenario: Scenario, index: dict[Location, int]
+) -> nw.TravelMatrix:
+    """The matrix with each off-network site's access road added to every trip to and
+    from it (``[[facilities]] access``): ``km`` and ``km / speed_kmh`` each way."""
+    extra_m = np.zeros(len(matrix.ids))
+    extra_s = np.zeros(len(matrix.ids))
+    for fac in scenario.facilities:
+        if fac.access is not None:
+            i = index[Location("facility", fac.id)]
+            extra_m[i] = fac.access.km * 1000.0
+            extra_s[i] = fac.access.km / fac.access.speed_kmh * 3600.0
+    if not extra_m.any():
+        return matrix
+    off_diagonal = 1 - np.eye(len(matrix.ids), dtype=np.int64)
+    add_m = np.rint(extra_m[:, None] + extra_m[None, :]).astype(np.int64) * off_diagonal
+    add_s = np.rint(extra_s[:, None] + extra_s[None, :]).astype(np.int64) * off_diagonal
+    return nw.TravelMatrix(matrix.ids, matrix.distance_m + add_m, matrix.time_s + add_s)
 
 
 def location_files(scenario: Scenario) -> dict[str, str]:
@@ -159,7 +180,8 @@ def prepare(
         files=location_files(scenario),
     )
     t1 = time.perf_counter()
-    matrix = nw.travel_matrix(net, snapped, cache_dir=cache_dir)
+    index = {loc: i for i, loc in enumerate(ids)}
+    matrix = with_access_roads(nw.travel_matrix(net, snapped, cache_dir=cache_dir), scenario, index)
     log.info("travel matrix %d x %d (%.1f s)", len(ids), len(ids), time.perf_counter() - t1)
     return Prepared(
         scenario=scenario,
@@ -168,5 +190,5 @@ def prepare(
         day_demand=day.reset_index(),
         snapped=snapped,
         matrix=matrix,
-        location_index={loc: i for i, loc in enumerate(ids)},
+        location_index=index,
     )

@@ -12,6 +12,7 @@ import numpy as np
 from optimizer.demand.loads import oversized_loads
 from optimizer.errors import InfeasibleError, InputError, Problem, VerificationError
 from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, verify_routes
+from optimizer.routing.reasons import CAPACITY, FACILITY, TRUCK, category_of
 from optimizer.scenario import parse_hhmm, parse_window
 from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.sites import stream_allowed
@@ -153,6 +154,15 @@ def routing_problem(
     return problem, node_loc
 
 
+#: What lifts each reason a stop cannot be served at all, in scenario terms.
+_SCENARIO_FIXES = {
+    CAPACITY: "use a bigger truck or allow another fleet entry to carry it",
+    FACILITY: "open a facility that accepts its stream (plan the sites too, pass --sites "
+    "with such a facility, or add the stream to an existing facility's accepts)",
+    TRUCK: "add its stream to a [[fleet]] entry's streams",
+}
+
+
 def _scenario_input_error(prep: Prepared, exc: InputError) -> InputError:
     """The routing pre-check's refusal in the scenario's terms: the point's file and
     record, and ``allow_unserved`` rather than the routing model's drop penalty."""
@@ -167,8 +177,8 @@ def _scenario_input_error(prep: Prepared, exc: InputError) -> InputError:
                 file if p.file == "routing problem" else p.file,
                 p.where,
                 p.what,
-                "use a bigger truck or allow another fleet entry to carry it, or set "
-                "allow_unserved = true under [solver] to plan without it",
+                _SCENARIO_FIXES.get(category_of(p.what), _SCENARIO_FIXES[CAPACITY])
+                + ", or set allow_unserved = true under [solver] to plan without it",
             )
             for p in exc.problems
         ]

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from shapely.geometry import Polygon, mapping
+from shapely.geometry.base import BaseGeometry
 
 from optimizer.demand import sample_demand
 from optimizer.errors import InputError, Problem, VerificationError
@@ -103,6 +104,19 @@ class SitePlan:
         return out
 
 
+def _geojson(shape: BaseGeometry) -> PolygonGeometry | MultiPolygonGeometry:
+    """A zone's GeoJSON geometry with lists, as plan.json holds it (shapely gives tuples)."""
+
+    def lists(value: object) -> object:
+        return [lists(v) for v in value] if isinstance(value, list | tuple) else value
+
+    geometry = mapping(shape)
+    return cast(
+        PolygonGeometry | MultiPolygonGeometry,
+        {"type": geometry["type"], "coordinates": lists(geometry["coordinates"])},
+    )
+
+
 def stream_allowed(scenario: Scenario, stream_id: str, fac_index: int) -> bool:
     """Whether facility ``fac_index`` is licensed for the stream (both lists agree)."""
     fac = scenario.facilities[fac_index]
@@ -181,7 +195,7 @@ def siting_exclusions(scenario: Scenario) -> tuple[dict[str, str], list[Zone], l
                         "id": f"Z{len(zones) + 1}",
                         "kind": "sanitary_protection",
                         "reason": f"{width_m * factor:,.0f} m around {kind} area '{name}' ({source})",
-                        "geometry": cast(PolygonGeometry | MultiPolygonGeometry, mapping(zone)),
+                        "geometry": _geojson(zone),
                     }
                 )
     return excluded, zones, warnings
