@@ -179,3 +179,35 @@ def test_online_tiles_only_when_switched_on(
     page.wait_for_timeout(300)
     assert attempts and all("tile.openstreetmap.org" in u for u in attempts)
     page.close()
+
+
+def test_city_map_lists_routes_by_group_and_hides_a_groups_stops(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Above a dozen routes the map lists them by depot and truck type; unticking a
+    group removes its route lines and stop markers, ticking one route brings it back."""
+    from test_report_large import synthetic_plan
+
+    big = synthetic_plan(800, per_route=50, grid=40)  # 16 routes from one depot
+    for k, route in enumerate(big["routes"]):
+        route["vehicle_type"] = "side_loader" if k % 2 else "rear_loader"
+        route["day"] = 1  # one day: every route is shown at first
+    write_outputs(big, tmp_path)
+    page, attempts, errors = _open(browser, tmp_path / "map.html")
+    assert attempts == [] and errors == []
+    heads = page.locator(".route-groups .rg-head")
+    assert heads.count() == 2
+    assert "(8 routes" in heads.nth(0).inner_text()
+    # the route lines are not in Leaflet's own layer list any more
+    assert page.evaluate(_COUNT_JS)["layerInputs"] < 8
+    before = page.evaluate(_COUNT_JS)
+    assert before["routes"] == 16 and before["stopCircles"] == 800
+    heads.nth(0).locator("input").uncheck()
+    after = page.evaluate(_COUNT_JS)
+    assert after["routes"] == 8 and after["stopCircles"] == 400
+    heads.nth(0).locator(".rg-more").click()  # open the group, tick one route
+    page.locator(".route-groups .rg-list").nth(0).locator("input").nth(0).check()
+    one = page.evaluate(_COUNT_JS)
+    assert one["routes"] == 9 and one["stopCircles"] == 450
+    assert heads.nth(0).locator("input").evaluate("e => e.indeterminate")
+    page.close()

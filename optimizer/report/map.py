@@ -36,6 +36,7 @@ from .common import (
     sorted_routes,
     zone_polygons,
 )
+from .map_groups import GROUPED_ROUTES, RouteGroupsControl, group_label, neighbour_colours
 from .map_parts import (
     CSS,
     HATCH_JS,
@@ -342,23 +343,41 @@ def build_map(
     # Multi-day plans open on their first day; the other days are in the layer list.
     first_day = min((r.get("day") or 1 for r in routes), default=1)
     slots_by_day: dict[object, dict[tuple[float, float], int]] = {}
+    # A city plan lists its routes by day and depot, coloured apart from their neighbours.
+    grouped = len(routes) > GROUPED_ROUTES
+    colours = neighbour_colours(routes) if grouped else [route_color(i) for i in range(len(routes))]
+    panel = (
+        RouteGroupsControl("Routes by depot and truck type — tick to show, ▸ to list")
+        if grouped
+        else None
+    )
+    depot_names = {str(d["id"]): str(d.get("name") or d["id"]) for d in plan.get("depots") or []}
+    n_days = len({r.get("day") or 1 for r in routes})
     for i, route in enumerate(routes):
         # With a few routes, earlier (lower) lines are drawn wider so routes that
         # share a street stay visible as a coloured edge around the later ones.
         weight = 3.0 if large else 4.0 + (3.5 * (len(routes) - 1 - i) if len(routes) <= 6 else 0)
         day = route.get("day") or 1
-        _add_route(
-            m, plan, route, route_color(i), large, route_tol, weight,
-            slots_by_day.setdefault(day, {}), show=day == first_day,
+        layer = _add_route(
+            m, plan, route, colours[i], large, route_tol, weight,
+            slots_by_day.setdefault(day, {}), show=day == first_day, control=not grouped,
         )  # fmt: skip
+        if panel is not None:
+            panel.add(group_label(route, depot_names, n_days), route, colours[i], layer)
     _add_unserved(m, plan)
     _add_residue(m, plan)
     _add_sites(m, plan)
 
-    collapsed = len(routes) > 10
+    collapsed = len(routes) > 10 and not grouped
     folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
+    if panel is not None:
+        m.add_child(panel)
     m.add_child(_Script(control_js("topleft", kpi_html(plan), "plan-box kpi-box")))
-    m.add_child(_Script(control_js("bottomleft", legend_html(plan, routes), "plan-box legend")))
+    m.add_child(
+        _Script(
+            control_js("bottomleft", legend_html(plan, routes, grouped=grouped), "plan-box legend")
+        )
+    )
     if bounds:
         pad = 0.002
         # Keep the data clear of the KPI box and legend (left) and of an

@@ -51,6 +51,15 @@ CSS = """
 .fac-icon .fac { position: relative; width: 30px; height: 30px; border-radius: 50%;
   font: bold 15px/24px 'DejaVu Sans', Arial, sans-serif; text-align: center;
   box-sizing: border-box; box-shadow: 0 1px 4px rgba(0,0,0,.5); }
+.route-groups { max-height: 55vh; overflow-y: auto; min-width: 230px;
+  font: 12px/1.35 system-ui, 'DejaVu Sans', sans-serif; }
+.route-groups .rg-title { font-weight: bold; margin-bottom: 4px; }
+.route-groups .rg-head { display: block; font-weight: 600; cursor: pointer; }
+.route-groups .rg-more { display: inline-block; width: 1.1em; color: #374151; }
+.route-groups .rg-list { margin: 2px 0 4px 1.4em; }
+.route-groups .rg-route { display: block; white-space: nowrap; }
+.route-groups .rg-swatch { display: inline-block; width: 14px; height: 4px;
+  margin: 0 4px 2px 2px; vertical-align: middle; }
 .fac-existing { background: var(--c); color: #fff; border: 3px solid #fff; }
 .fac-proposed { background: #fff; color: var(--c); border: 3px dashed var(--c); }
 .fac-candidate { background: #fff; color: var(--c); border: 2px dotted var(--c); }
@@ -311,17 +320,26 @@ def kpi_html(plan: Plan) -> str:
     return f"<h4>{title}</h4><table>{body}</table>"
 
 
-def legend_html(plan: Plan, routes: Sequence[Route]) -> str:
-    """Contents of the legend control (routes, markers, facilities, areas)."""
+def legend_html(plan: Plan, routes: Sequence[Route], *, grouped: bool = False) -> str:
+    """Contents of the legend control (routes, markers, facilities, areas).
+
+    ``grouped``: a city map lists its routes in the route panel, by depot and truck
+    type, each coloured apart from its neighbours; the legend says so instead.
+    """
     parts = ["<details open><summary><b>Legend</b></summary>"]
     if routes:
         parts.append('<div class="sec">Routes (vehicle · day)</div>')
-    for i, r in enumerate(routes[:8]):
+    if grouped:
+        parts.append(
+            f"<div>{len(routes)} routes, listed by depot and truck type in the route "
+            "panel (top right); neighbouring routes have different colours</div>"
+        )
+    for i, r in enumerate(routes[:8] if not grouped else ()):
         parts.append(
             f'<div><span class="sw" style="background:{route_color(i)}"></span> '
             f"{esc(route_label(r))}</div>"
         )
-    if len(routes) > 8:
+    if len(routes) > 8 and not grouped:
         parts.append(f"<div>… {len(routes) - 8} more in the layer list</div>")
     parts.append(
         '<div class="sec">Stops</div>'

@@ -64,12 +64,14 @@ def add_route(
     weight: float,
     stop_slots: dict[tuple[float, float], int],
     show: bool = True,
-) -> None:
+    control: bool = True,
+) -> folium.FeatureGroup:
     """One route layer: line, arrows, numbered stops, unloads and breaks.
 
     ``stop_slots`` counts markers already placed at a position, so stops of
     several routes at the same place (one truck per stream) sit side by side.
-    ``show=False`` leaves the layer off until it is ticked in the layer list.
+    ``show=False`` leaves the layer off until it is ticked in the layer list;
+    ``control=False`` keeps it out of that list (city maps list routes by group).
     """
     pts = points_by_key(plan)
     streams = streams_by_id(plan)
@@ -78,7 +80,7 @@ def add_route(
         f"{esc(route_label(route))} · {fmt_num(route.get('distance_km'), 1)} km · "
         f"{fmt_num(route.get('tonnes'), 1)} t"
     )
-    fg = folium.FeatureGroup(name=name, show=show)
+    fg = folium.FeatureGroup(name=name, show=show, control=control)
     geometry = route_geometry(route)
     simple = simplify_lines([geometry], tolerance)
     line = simple[0] if simple else []
@@ -195,7 +197,7 @@ def add_route(
                 ),
                 z_index_offset=500,
             ).add_to(fg)
-        elif kind == "break":
+        elif kind == "break" and not large:  # city maps: breaks are on the sheets
             folium.Marker(
                 [lat, lon],
                 icon=folium.DivIcon(
@@ -224,3 +226,4 @@ def add_route(
             )
         )
     fg.add_to(m)
+    return fg
