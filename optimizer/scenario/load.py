@@ -14,6 +14,7 @@ from optimizer.errors import InputError, Problem
 from optimizer.scenario.checks import Parts, run_checks
 from optimizer.scenario.schema import (
     DepotSpec,
+    District,
     EconomicsSpec,
     FacilitySpec,
     GenerationSpec,
@@ -26,6 +27,7 @@ from optimizer.scenario.schema import (
     StrictRecord,
     VehicleTypeSpec,
 )
+from optimizer.scenario.shapes import SHAPE_SUFFIXES, load_shape_layer
 from optimizer.scenario.tables import (
     decode_text,
     entry_label,
@@ -309,12 +311,28 @@ def scenario_from_dict(
         if len(problems) > before:
             incomplete.add(key)
     files: dict[str, str] = {}
+    for key in ("residential", "water"):  # siting layers: one file or a list of files
+        value = raw.get(key)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            before = len(problems)
+            layer: list[District] = []
+            for name in value:
+                layer += _siting_layer(key, name, base_dir, problems)
+            built[key] = tuple(layer)
+            files[key] = ", ".join(str(_table(base_dir, v)) for v in value)
+            if len(problems) > before:
+                incomplete.add(key)
     for key in ("points", "districts", "residential", "water"):
         value = raw.get(key)
-        if value is None:
+        if value is None or key in files:
             continue
         if not isinstance(value, str):
-            problems.append(Problem(file, key, "must be a file name", f'write {key} = "{key}.csv"'))
+            example = (
+                f'write {key} = "{key}.geojson" or a list of files'
+                if key in ("residential", "water")
+                else f'write {key} = "{key}.csv"'
+            )
+            problems.append(Problem(file, key, "must be a file name", example))
             continue
         table = Path(value) if Path(value).is_absolute() else base_dir / value
         files[key] = str(table)
@@ -330,10 +348,10 @@ def scenario_from_dict(
                 else load_points_csv
             )
             built["points"] = tuple(loader(table, str(table), problems))
+        elif key != "districts":
+            built[key] = tuple(_siting_layer(key, value, base_dir, problems))
         else:
-            built[key] = tuple(
-                load_polygons(table, str(table), problems, need_population=key == "districts")
-            )
+            built[key] = tuple(load_polygons(table, str(table), problems, need_population=True))
         if len(problems) > before:
             incomplete.add(key)
     built["files"] = files
@@ -347,6 +365,18 @@ def scenario_from_dict(
         )
     except ValidationError as err:  # the cross-record rules of Scenario itself
         raise ScenarioInputError(pydantic_problems(err, file, ""), built, base_dir) from err
+
+
+def _table(base_dir: Path, value: str) -> Path:
+    return Path(value) if Path(value).is_absolute() else base_dir / value
+
+
+def _siting_layer(key: str, value: str, base_dir: Path, problems: list[Problem]) -> list[District]:
+    """A residential or water layer: GeoJSON polygons, or a (Geofabrik) shapefile."""
+    table = _table(base_dir, value)
+    if table.suffix.lower() in SHAPE_SUFFIXES:
+        return load_shape_layer(table, str(table), key, problems)
+    return load_polygons(table, str(table), problems, need_population=False)
 
 
 def _backslash_problem(file: str, key: str, value: str, base_dir: Path) -> Problem:

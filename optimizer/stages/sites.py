@@ -187,18 +187,46 @@ def siting_exclusions(scenario: Scenario) -> tuple[dict[str, str], list[Zone], l
             ("residential", residential, 1.0),
             ("water", water, spec.water_factor),
         ):
-            for name, poly in layer.items():
-                metres = shapely.transform(poly, fwd)
-                zone = shapely.transform(metres.buffer(width_m * factor).simplify(20.0), back)
+            shapes = _zone_shapes(layer, width_m * factor, fwd, back)
+            for name, zone in shapes:
                 zones.append(
                     {
                         "id": f"Z{len(zones) + 1}",
                         "kind": "sanitary_protection",
-                        "reason": f"{width_m * factor:,.0f} m around {kind} area '{name}' ({source})",
+                        "reason": f"{width_m * factor:,.0f} m around {kind} {name} ({source})",
                         "geometry": _geojson(zone),
                     }
                 )
     return excluded, zones, warnings
+
+
+#: Above this many areas in a layer, its zones are drawn merged into one.
+MERGE_ZONES_ABOVE = 25
+
+
+def _zone_shapes(
+    layer: dict[str, Polygon],
+    width_m: float,
+    fwd: Callable[[FloatArray], FloatArray],
+    back: Callable[[FloatArray], FloatArray],
+) -> list[tuple[str, BaseGeometry]]:
+    """The protection zone around each area of a layer, named; a large layer (a city's
+    rivers and ponds) as one merged zone so the map and plan stay light."""
+    coarse = len(layer) > MERGE_ZONES_ABOVE  # merged anyway: fewer arc vertices
+    buffered = {
+        name: shapely.transform(poly, fwd).buffer(width_m, quad_segs=4 if coarse else 16)
+        for name, poly in layer.items()
+    }
+    if not coarse:
+        return [
+            (f"area '{name}'", shapely.transform(zone.simplify(20.0), back))
+            for name, zone in buffered.items()
+        ]
+    named = sorted({n for n in layer if not n.split()[-1].isdigit()})
+    examples = ", ".join(named[:3]) + (", …" if len(named) > 3 else "")
+    merged = shapely.union_all(list(buffered.values())).simplify(50.0)
+    label = f"areas ({len(layer)}{': ' + examples if examples else ''})"
+    return [(label, shapely.transform(merged, back))]
 
 
 def _inverse_projection(lon0: float, lat0: float) -> Callable[[FloatArray], FloatArray]:
