@@ -96,9 +96,13 @@ def _add_streets(m: folium.Map, plan: Plan, tolerance: float) -> None:
     fg.add_to(m)
 
 
-def _add_catchments(m: folium.Map, plan: Plan) -> None:
+def _add_catchments(m: folium.Map, plan: Plan, *, show: bool = True) -> None:
+    """The hull of each open site's points (and the site, unless it is out of town).
+
+    ``show=False`` (city maps) leaves them off until ticked: a landfill taking one
+    stream from the whole city would cover the map."""
     pts = points_by_id(plan)
-    fg = folium.FeatureGroup(name="Catchment areas", show=True)
+    fg = folium.FeatureGroup(name="Catchment areas", show=show)
     drawn = 0
     for fac in plan.get("facilities") or []:
         if not fac.get("open") or not fac.get("catchment"):
@@ -107,7 +111,8 @@ def _add_catchments(m: folium.Map, plan: Plan) -> None:
         coords = [
             (float(pts[p]["lon"]), float(pts[p]["lat"])) for p in fac["catchment"] if p in pts
         ]
-        coords.append((float(fac["lon"]), float(fac["lat"])))
+        if not fac.get("access"):  # an out-of-town site would stretch the hull across the land
+            coords.append((float(fac["lon"]), float(fac["lat"])))
         hull = shapely.MultiPoint(coords).convex_hull
         tip = f"Catchment of {fac.get('name') or fac['id']}: {len(fac['catchment'])} points"
         if isinstance(hull, shapely.Polygon):
@@ -124,7 +129,7 @@ def _add_catchments(m: folium.Map, plan: Plan) -> None:
                 class_name="catchment",
             ).add_to(fg)
         else:
-            for lon, lat in coords[:-1]:
+            for lon, lat in coords[: len(coords) - (0 if fac.get("access") else 1)]:
                 folium.PolyLine(
                     [[lat, lon], [float(fac["lat"]), float(fac["lon"])]],
                     color=colour,
@@ -337,7 +342,7 @@ def build_map(
         add_osm_tiles(m, show=False)
     street_tol, route_tol = _tolerances(plan, n_stops)
     _add_streets(m, plan, street_tol)
-    _add_catchments(m, plan)
+    _add_catchments(m, plan, show=len(sorted_routes(plan)) <= GROUPED_ROUTES)
     _add_zones(m, plan)
     routes = sorted_routes(plan)
     # Multi-day plans open on their first day; the other days are in the layer list.

@@ -146,6 +146,9 @@ def _route_records(
     """Routes as plan records (numbered from ``first``) with street geometry, and KPIs."""
     sc = prep.scenario
     vt_by_vehicle = {f"{vt.id}-{k + 1}": vt for vt in sc.fleet for k in range(vt.count)}
+    off_network = {
+        Location("facility", f.id): (f.lon, f.lat) for f in sc.facilities if f.access is not None
+    }
     records: list[Route] = []
     totals = {"distance_km": 0.0, "driving_h": 0.0, "working_h": 0.0, "tonnes": 0.0, "tonne_km": 0.0,
               "fuel_l": 0.0, "cost_kzt": 0.0}  # fmt: skip
@@ -179,14 +182,16 @@ def _route_records(
                 prev_load = visit.load_after_kg
             if visit.kind == "stop":
                 collected += float(problem.demand_kg[visit.node]) / 1000.0
+            # an out-of-town site is where the driver unloads, beyond the street file
+            lonlat = off_network.get(loc) or (prep.snapped.lon[mi], prep.snapped.lat[mi])
             stops.append(
                 {
                     "seq": seq,
                     "kind": visit.kind,
                     "ref_id": problem.node_ids[visit.node],
                     "stream": None if visit.kind == "break" else problem.stream[visit.node],
-                    "lon": _round(prep.snapped.lon[mi], 6),
-                    "lat": _round(prep.snapped.lat[mi], 6),
+                    "lon": _round(lonlat[0], 6),
+                    "lat": _round(lonlat[1], 6),
                     "arrival_min": _round(visit.arrival_s / 60.0, 1),
                     "departure_min": _round(visit.departure_s / 60.0, 1),
                     "service_min": _round((visit.departure_s - visit.arrival_s) / 60.0, 1),
@@ -195,7 +200,7 @@ def _route_records(
                     "distance_km_so_far": _round(visit.distance_m_so_far / 1000.0),
                 }
             )
-        geometry = paths_for_sequence(prep.network, prep.snapped, order)
+        geometry = paths_for_sequence(prep.network, prep.snapped, order, time_s=prep.matrix.time_s)
         distance_km = route.distance_m / 1000.0
         fuel = distance_km * (vt.fuel_l_per_km if vt else 0.6)
         records.append(
@@ -336,6 +341,7 @@ def _routed_days(prep: Prepared, days: Sequence[DayRoutes]) -> _RoutedDays:
                 "unserved_stops": len(day_unserved),
                 "unserved_by_reason": count_by_category(u["reason"] for u in day_unserved),
                 "unload_trips": _count_kind(records, "unload"),
+                "engine": d.plan.engine,
             }
         )
     return _RoutedDays(routes, unserved, totals, by_day)
