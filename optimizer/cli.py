@@ -82,6 +82,18 @@ def _out_file(text: str) -> str:
     return text
 
 
+def _metres(text: str) -> float:
+    """A length in metres above zero (at most 1,000 km)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1_000_000:
+        msg = f"'{text}' is not a length in metres above 0"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _workers(text: str) -> int:
     """A process count for the search: 1 to 8."""
     if not text.isdigit() or not 1 <= int(text) <= 8:
@@ -255,7 +267,14 @@ def _build_parser() -> argparse.ArgumentParser:
     group.add_argument("--bbox", help="min_lon,min_lat,max_lon,max_lat (online)")
     group.add_argument(
         "--file",
-        help="a local .osm/.osm.bz2/.osm.pbf/.graphml or street-centerline file",
+        help="a local .osm/.osm.bz2/.osm.pbf/.graphml, Geofabrik .shp/.zip or centerline file",
+    )
+    network.add_argument(
+        "--max-segment-m",
+        type=_metres,
+        metavar="M",
+        help="(centerline files) cut straight segments longer than M metres that join "
+        "separate parts of a street; kept only where the streets offer no short detour",
     )
     _add_out_file(network, "G.graphml", "GraphML file to write", "GraphML network")
 
@@ -419,7 +438,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
             )
         net = nw.network_from_bbox(parts)  # type: ignore[arg-type]
     else:
-        net = nw.load_network(Path(args.file))
+        net = nw.load_network(Path(args.file), max_segment_m=args.max_segment_m)
     check()  # again: building the network may have taken minutes
     write_file(out, lambda tmp: nw.save_graphml(net, tmp))
     print(

@@ -18,9 +18,10 @@ from optimizer.network.graph import EdgeGeometry, RoadNetwork
 log = logging.getLogger("optimizer")
 CACHE_VERSION = "1"
 #: Part of every network cache key: bumped when a saved network gains data (2: street
-#: names), so networks cached before are read again from their source. Not part of
-#: CACHE_VERSION, which would also drop travel-matrix caches whose content is unchanged.
-NETWORK_FORMAT = 2
+#: names) or a reader changes what it builds (3: Geofabrik shapefiles, the centerline
+#: jump repair), so networks cached before are read again from their source. Not part
+#: of CACHE_VERSION, which would also drop travel-matrix caches whose content is unchanged.
+NETWORK_FORMAT = 3
 _DIGESTS: weakref.WeakKeyDictionary[RoadNetwork, str] = weakref.WeakKeyDictionary()
 
 

@@ -22,6 +22,7 @@ from optimizer.network.cache import (
     save_network_npz,
 )
 from optimizer.network.centerlines import _read_centerlines
+from optimizer.network.geofabrik import is_geofabrik, read_geofabrik, zip_roads_layer
 from optimizer.network.graph import (
     EdgeGeometry,
     RoadNetwork,
@@ -38,7 +39,8 @@ PBF_SUFFIXES = (".osm.pbf", ".pbf")
 XML_SUFFIXES = (".osm", ".osm.bz2", ".xml", ".osm.xml", ".xml.bz2", ".osm.gz")
 GRAPHML_SUFFIXES = (".graphml",)
 LINE_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
-_SUPPORTED = ".osm.pbf, .osm, .osm.bz2, .xml, .graphml, .geojson, .gpkg or .shp"
+ZIP_SUFFIXES = (".zip",)  # zipped shapefiles: a Geofabrik .shp.zip or its roads layer
+_SUPPORTED = ".osm.pbf, .osm, .osm.bz2, .xml, .graphml, .geojson, .gpkg, .shp or .shp.zip"
 
 
 def load_network(
@@ -50,9 +52,13 @@ def load_network(
 ) -> RoadNetwork:
     """Read a road network file into a routable RoadNetwork, choosing the reader by suffix.
 
+    A ``.shp`` or ``.zip`` with Geofabrik's road columns (``fclass``, ``oneway``) is read
+    by :mod:`optimizer.network.geofabrik`; other line layers as street centerlines.
+
     ``max_segment_m`` (centerlines only) cuts lines at straight segments longer than
-    this: files that join separate parts of a same-named street into one line
-    otherwise get long false shortcuts.
+    this and keeps such a jump only where the streets offer no short enough detour:
+    files that join separate parts of a same-named street into one line otherwise
+    get long false shortcuts (see :mod:`optimizer.network.centerlines`).
 
     With ``cache_dir`` the result is stored as .npz keyed by the file's path, size,
     modification time and the profile, and read back on the next call.
@@ -75,7 +81,7 @@ def load_network(
         reader = _read_osm_xml
     elif name.endswith(GRAPHML_SUFFIXES):
         reader = _read_graphml
-    elif name.endswith(LINE_SUFFIXES):
+    elif name.endswith(LINE_SUFFIXES + ZIP_SUFFIXES):
         reader = _read_centerlines
     else:
         raise _fail(file, f"unknown road network format '{path.suffix}'", f"use {_SUPPORTED}")
@@ -96,7 +102,7 @@ def load_network(
             return cached
     try:
         net: RoadNetwork = (
-            _read_centerlines(path, profile, max_segment_m)
+            _read_lines(path, profile, max_segment_m)
             if reader is _read_centerlines
             else reader(path, profile)
         )
@@ -118,6 +124,16 @@ def load_network(
     if cache_path is not None:
         save_network_npz(net, cache_path)
     return net
+
+
+def _read_lines(
+    path: Path, profile: TruckProfile | None, max_segment_m: float | None
+) -> RoadNetwork:
+    """A line layer: Geofabrik roads when it has their columns, else street centerlines."""
+    layer = zip_roads_layer(path) if path.name.lower().endswith(ZIP_SUFFIXES) else None
+    if path.name.lower().endswith((".shp", *ZIP_SUFFIXES)) and is_geofabrik(path, layer):
+        return read_geofabrik(path, profile, layer)
+    return _read_centerlines(path, profile, max_segment_m, layer=layer)
 
 
 def _check_coordinates(net: RoadNetwork, file: str) -> None:

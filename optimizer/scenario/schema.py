@@ -114,6 +114,8 @@ class NetworkSpec(StrictRecord):
     bbox: tuple[Number, Number, Number, Number] | None = None
     demo: bool = False
     max_snap_m: Number = Field(default=300.0, gt=0)
+    # Street-centerline files only: cut straight segments longer than this (metres).
+    max_segment_m: Number | None = Field(default=None, gt=0)
 
     def source_count(self) -> int:
         """How many sources are given (exactly one is allowed)."""

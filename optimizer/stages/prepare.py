@@ -68,7 +68,7 @@ def network_of(
 ) -> RoadNetwork:
     """The road network a [network] section names (paths relative to ``base_dir``)."""
     if override is not None:
-        return nw.load_network(override)
+        return nw.load_network(override, max_segment_m=spec.max_segment_m if spec else None)
     assert spec is not None  # a scenario always has one; validate checks before calling
     if spec.demo:
         return nw.demo_network()
@@ -82,7 +82,7 @@ def network_of(
                 f"road network file not found ({path})",
                 "point it at a street file (path relative to the scenario) or pass --network FILE",
             )
-        return nw.load_network(path)
+        return nw.load_network(path, max_segment_m=spec.max_segment_m)
     if spec.place is not None:
         return nw.network_from_place(spec.place)
     assert spec.bbox is not None  # exactly one source, checked by NetworkSpec
