@@ -299,6 +299,10 @@ class DayKpis(TypedDict):
     unserved_stops: int
     unserved_by_reason: dict[str, int]
     unload_trips: int
+    engine: Annotated[
+        str | None,
+        About("routing engine whose plan this day is (ortools, pyvrp); None if not recorded"),
+    ]
 
 
 class SiteKpis(TypedDict):

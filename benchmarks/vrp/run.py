@@ -4,7 +4,7 @@ Usage:
     python benchmarks/vrp/run.py --sets x,solomon --solvers optimizer,ortools,pyvrp,vroom \
         --time-limit 30 [--jobs 2] [--max-n 401]
 
-Each (set, solver) writes ``{set}_{solver}_{limit}s.csv`` beside this file, a row as
+Each (set, solver) writes ``{set}_{solver}[-{tag}][_wN]_{limit}s.csv`` beside this file, a row as
 each instance finishes (rows are appended, so an interrupted run keeps what it has;
 delete the file to start over). Every job is one process solving one instance, so two
 jobs use the two cores and no job shares a core with another.
@@ -58,14 +58,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes per optimizer run")
     parser.add_argument("--max-n", type=int, default=None, help="skip larger CVRPLIB instances")
     parser.add_argument("--only", default="", help="comma-separated instance names")
+    parser.add_argument("--tag", default="", help="file names say {solver}-{tag}")
     args = parser.parse_args()
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
     jobs = []
     suffix = f"_w{args.workers}" if args.workers > 1 else ""
+    tag = f"-{args.tag}" if args.tag else ""
     for name in args.sets.split(","):
         kind, folder = SETS[name]
         outputs = {
-            solver: HERE / f"{name}_{solver}{suffix}_{int(args.time_limit)}s.csv"
+            solver: HERE / f"{name}_{solver}{tag}{suffix}_{int(args.time_limit)}s.csv"
             for solver in args.solvers.split(",")
         }
         done: dict[str, set[str]] = {}

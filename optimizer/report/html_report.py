@@ -332,14 +332,14 @@ def _days_table(plan: Plan) -> str:
         f"<td class='n'>{fmt_int(r.get('stops_served'))}</td><td class='n'>{fmt_int(r.get('unserved_stops'))}</td>"
         f"<td class='n'>{fmt_int(r.get('unload_trips'))}</td><td class='n'>{fmt_num(r.get('distance_km'), 1)}</td>"
         f"<td class='n'>{fmt_num(r.get('working_h'), 1)}</td><td class='n'>{fmt_num(r.get('tonnes'), 1)}</td>"
-        f"<td class='n'>{fmt_int(r.get('cost_kzt'))}</td></tr>"
+        f"<td class='n'>{fmt_int(r.get('cost_kzt'))}</td><td>{esc(r.get('engine') or '')}</td></tr>"
         for r in rows
     )
     return (
         "<h2>Plan days</h2><table class='t days'><thead><tr><th class='n'>Day</th>"
         "<th class='n'>Trucks</th><th class='n'>Stops</th><th class='n'>Unserved</th>"
         "<th class='n'>Unloads</th><th class='n'>km</th><th class='n'>Working h</th>"
-        f"<th class='n'>t</th><th class='n'>Cost KZT</th></tr></thead><tbody>{body}</tbody></table>"
+        f"<th class='n'>t</th><th class='n'>Cost KZT</th><th>Engine</th></tr></thead><tbody>{body}</tbody></table>"
     )
 
 

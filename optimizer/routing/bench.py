@@ -1,10 +1,13 @@
 """Benchmark runner: solve every instance of a folder and score against best-knowns.
 
-Solvers: ``optimizer`` (this package), ``ortools`` (plain OR-Tools routing with its
-default guided local search, the baseline), ``pyvrp`` and ``vroom`` (peers from the
-``bench`` extra). Every solver gets the same time limit where it takes one (VROOM
-has none; it runs at exploration level 5 on one thread). Peer costs are recomputed
-on our integer matrices so that the rounding is the same for everyone.
+Solvers: ``optimizer`` (this package as the product runs it: with ``workers >= 2`` its
+engines race, with one process the engine that suits the problem), ``optimizer-ortools``
+and ``optimizer-pyvrp`` (the product with one engine forced, for ablations),
+``ortools`` (plain OR-Tools routing with its default guided local search, the
+baseline), ``pyvrp`` and ``vroom`` (peers: each solver's plain model). Every solver
+gets the same time limit where it takes one (VROOM has none; it runs at exploration
+level 5 on one thread). Peer costs are recomputed on our integer matrices so that the
+rounding is the same for everyone.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from optimizer.routing.readers import Instance, read_kim, read_solomon, read_vrp
 log = logging.getLogger(__name__)
 
 KINDS = ("cvrp", "vrptw", "wcvrptw")
-SOLVERS = ("optimizer", "ortools", "pyvrp", "vroom")
+SOLVERS = ("optimizer", "optimizer-ortools", "optimizer-pyvrp", "ortools", "pyvrp", "vroom")
 COLUMNS = (
     "instance",
     "n",
@@ -266,12 +269,13 @@ def run_instance(
     distance: int | None = None
     vehicles = 0
     feasible = False
-    if solver == "optimizer":
+    if solver == "optimizer" or solver.startswith("optimizer-"):
         from optimizer.routing.solve import solve_routes
         from optimizer.routing.verify import verify_routes
 
+        engine = solver.partition("-")[2] or None
         try:
-            plan = solve_routes(problem, time_limit_s=time_limit_s, workers=workers)
+            plan = solve_routes(problem, time_limit_s=time_limit_s, workers=workers, engine=engine)
         except OptimizerError as exc:  # infeasible or rejected: a row, not a crash
             log.error("%s: %s", instance.name, exc)
         else:
@@ -279,6 +283,7 @@ def run_instance(
             for v in violations:
                 log.error("%s: %s", instance.name, v)
             feasible = not violations and not plan.unserved
+            log.info("%s: engine %s %s", instance.name, plan.engine, plan.engine_note)
             distance = plan.distance_m
             vehicles = plan.vehicles_used
     elif solver in PEERS:

@@ -45,13 +45,20 @@ class Route:
 
 @dataclass(frozen=True)
 class RoutePlan:
-    """All routes of a day, the stops left out (with reasons) and the cost."""
+    """All routes of a day, the stops left out (with reasons) and the cost.
+
+    ``engine`` names the routing engine whose plan this is (``ortools``, ``pyvrp``;
+    None for plans made otherwise, e.g. merged parts); ``engine_note`` says how it was
+    chosen: why another engine declined, lost the race, crashed or failed verification.
+    """
 
     status: Status
     objective: float
     routes: tuple[Route, ...]
     unserved: tuple[tuple[int, str], ...]
     runtime_s: float
+    engine: str | None = None
+    engine_note: str = ""
 
     @property
     def distance_m(self) -> int:

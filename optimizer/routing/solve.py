@@ -1,18 +1,19 @@
 """Solve a routing problem: pre-solve checks, search, independent verification.
 
-The pieces: :mod:`checks` (stops no truck can serve, the fleet's totals),
-:mod:`improve` (the search strategy) on :mod:`search` (one OR-Tools run) and
-:mod:`decode` (its solution as a :class:`RoutePlan`), then :mod:`verify`.
+The pieces: :mod:`checks` (stops no truck can serve, the fleet's totals), then the
+engines (:mod:`engines`: OR-Tools through :mod:`improve`, PyVRP through
+:mod:`pyvrp_engine`; raced or chosen), every plan checked by :mod:`verify`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
-from optimizer.errors import InfeasibleError, VerificationError
-from optimizer.routing.checks import diagnose, presolve
-from optimizer.routing.improve import improve
+from optimizer.errors import VerificationError
+from optimizer.routing.checks import presolve
+from optimizer.routing.engines import solve_with_engines
 from optimizer.routing.interrupt import check_stop, stop_on_signals
 from optimizer.routing.problem import RoutingProblem
 from optimizer.routing.result import RoutePlan
@@ -29,8 +30,14 @@ def solve_routes(
     workers: int = 1,
     initial: RoutePlan | None = None,
     balance: bool = False,
+    engine: str | None = None,
 ) -> RoutePlan:
-    """Route the fleet: checks, search (see :mod:`improve`), verification.
+    """Route the fleet: checks, search (see :mod:`engines`), verification.
+
+    ``workers >= 2`` races the engines in separate processes, the cheaper verified
+    plan winning; one process runs the engine that suits the problem best.
+    ``engine`` (``ortools`` or ``pyvrp``) forces one engine. The plan names its
+    engine (:attr:`RoutePlan.engine`) and why the other was not used.
 
     Raises :class:`InputError` / :class:`InfeasibleError` for impossible inputs,
     :class:`VerificationError` when the plan fails the independent checker and
@@ -38,7 +45,7 @@ def solve_routes(
     :func:`request_stop`.
     """
     with stop_on_signals():
-        return _solve_routes(problem, time_limit_s, seed, workers, initial, balance)
+        return _solve_routes(problem, time_limit_s, seed, workers, initial, balance, engine)
 
 
 def _solve_routes(
@@ -48,6 +55,7 @@ def _solve_routes(
     workers: int,
     initial: RoutePlan | None,
     balance: bool,
+    engine: str | None,
 ) -> RoutePlan:
     t0 = time.perf_counter()
     check_stop()
@@ -56,7 +64,7 @@ def _solve_routes(
         plan = RoutePlan("feasible", 0.0, (), tuple(unserved), 0.0)
     else:
         left = max(0.5, time_limit_s - (time.perf_counter() - t0))
-        found = improve(
+        plan = solve_with_engines(
             problem,
             left,
             seed=seed,
@@ -64,13 +72,9 @@ def _solve_routes(
             initial=initial.sequences() if initial else None,
             balance=balance,
             unserved=unserved,
+            engine=engine,
         )
-        if found is None:
-            raise InfeasibleError(diagnose(problem))
-        plan = found
-    plan = RoutePlan(
-        plan.status, plan.objective, plan.routes, plan.unserved, round(time.perf_counter() - t0, 3)
-    )
+    plan = dataclasses.replace(plan, runtime_s=round(time.perf_counter() - t0, 3))
     violations = verify_routes(problem, plan)
     if violations:
         raise VerificationError(
@@ -78,7 +82,8 @@ def _solve_routes(
             + "; ".join(violations[:5])
         )
     log.info(
-        "routes: %d vehicles, %.1f km, %d unserved, %.1f s",
+        "routes (%s): %d vehicles, %.1f km, %d unserved, %.1f s",
+        plan.engine or "no engine",
         plan.vehicles_used,
         plan.distance_m / 1000,
         len(plan.unserved),

@@ -1,0 +1,290 @@
+"""Routing engines behind one contract: a problem in, a plan out, the verifier deciding.
+
+Two engines: ``ortools`` (the search of :mod:`improve` on OR-Tools) and ``pyvrp``
+(:mod:`pyvrp_engine`). Each says whether it can state a problem exactly
+(:func:`declines`: the reason, or None); a problem no engine states exactly is never
+approximated silently, and the plan names the engine that made it and why the other
+did not (:attr:`RoutePlan.engine`, :attr:`RoutePlan.engine_note`).
+
+* ``workers >= 2``: the engines race in separate processes (OR-Tools gets
+  ``workers - 1`` of them); the cheaper plan that passes :func:`verify_routes` wins.
+* one process: the engine that measured better for the problem (:func:`preferred`):
+  PyVRP where it states the problem exactly, else OR-Tools; the other one gets the
+  time left (at least :data:`FALLBACK_MIN_S`) when the first crashes, finds nothing or
+  fails verification.
+
+An engine that crashes or whose plan fails verification is logged with its name, and
+the other engine's verified plan is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from optimizer.errors import InfeasibleError, InputError, VerificationError
+from optimizer.routing import pyvrp_engine
+from optimizer.routing.checks import diagnose
+from optimizer.routing.construct import Sequences
+from optimizer.routing.cost import route_cost
+from optimizer.routing.improve import improve
+from optimizer.routing.interrupt import check_stop, run_isolated, run_jobs
+from optimizer.routing.problem import RoutingProblem
+from optimizer.routing.result import RoutePlan
+from optimizer.routing.verify import verify_routes
+
+log = logging.getLogger(__name__)
+
+ORTOOLS = "ortools"
+PYVRP = pyvrp_engine.NAME
+ENGINES = (ORTOOLS, PYVRP)
+GRACE_S = 5.0  # an engine process still busy this long after the limit is terminated
+FALLBACK_MIN_S = 1.0  # least time for the second engine when the first one failed
+START_S = 0.2  # process start-up (fork) taken from each racer's limit
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every engine gets: the problem, its budget and the pre-solve's verdicts."""
+
+    problem: RoutingProblem
+    time_limit_s: float
+    seed: int = 0
+    workers: int = 1
+    initial: Sequences | None = None
+    balance: bool = False
+    unserved: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One engine's run: its plan (None when it has none to offer) and what happened."""
+
+    engine: str
+    plan: RoutePlan | None
+    note: str
+    error: Exception | None = None
+
+
+# ------------------------------------------------------------------ engines
+def _ortools_declines(problem: RoutingProblem, balance: bool) -> str | None:
+    return None  # the OR-Tools model states every rule of a RoutingProblem
+
+
+def _ortools_run(job: Job) -> RoutePlan | None:
+    return improve(
+        job.problem,
+        job.time_limit_s,
+        seed=job.seed,
+        workers=job.workers,
+        initial=job.initial,
+        balance=job.balance,
+        unserved=job.unserved,
+    )
+
+
+def _pyvrp_declines(problem: RoutingProblem, balance: bool) -> str | None:
+    return pyvrp_engine.supports(problem, balance=balance)
+
+
+def _pyvrp_solve(job: Job) -> RoutePlan | None:
+    return pyvrp_engine.solve(job.problem, job.time_limit_s, seed=job.seed, unserved=job.unserved)
+
+
+def _pyvrp_run(job: Job) -> RoutePlan | None:
+    # a forked child: Ctrl-C ends it at once, even inside PyVRP's first descent (C++)
+    return run_isolated(_pyvrp_solve, (job,), timeout_s=job.time_limit_s + GRACE_S)
+
+
+_DECLINES: dict[str, Callable[[RoutingProblem, bool], str | None]] = {
+    ORTOOLS: _ortools_declines,
+    PYVRP: _pyvrp_declines,
+}
+_RUN: dict[str, Callable[[Job], RoutePlan | None]] = {ORTOOLS: _ortools_run, PYVRP: _pyvrp_run}
+
+
+def declines(engine: str, problem: RoutingProblem, *, balance: bool = False) -> str | None:
+    """Why ``engine`` cannot state ``problem`` exactly; None when it can."""
+    return _DECLINES[engine](problem, balance)
+
+
+def approximation(engine: str, problem: RoutingProblem) -> str | None:
+    """What ``engine`` does not state itself but repairs afterwards (None: nothing)."""
+    if engine == PYVRP and pyvrp_engine.has_breaks(problem):
+        return "driver breaks inserted afterwards into routes planned with shorter shifts"
+    return None
+
+
+def preferred(
+    problem: RoutingProblem, *, balance: bool = False, initial: Sequences | None = None
+) -> list[str]:
+    """The engines that state ``problem`` exactly, best first for one process.
+
+    PyVRP first (3-10x closer to the best-knowns on CVRPLIB X, Solomon and
+    Gehring-Homberger); OR-Tools first when PyVRP would have to insert breaks
+    afterwards or a warm start is given (OR-Tools' GLS starts from it).
+    """
+    able = [e for e in ENGINES if declines(e, problem, balance=balance) is None]
+    pyvrp_first = approximation(PYVRP, problem) is None and not initial
+    order = [PYVRP, ORTOOLS] if pyvrp_first else [ORTOOLS, PYVRP]
+    return [e for e in order if e in able]
+
+
+# ------------------------------------------------------------------ scoring
+def plan_cost(problem: RoutingProblem, plan: RoutePlan, presolved: int = 0) -> float:
+    """What the plan costs by the problem's own terms: every route's fixed, distance and
+    time cost plus the drop penalty per stop the search left out (not the
+    ``presolved`` ones no truck could serve)."""
+    by_id = {v.id: v for v in problem.vehicles}
+    routes = sum(route_cost(by_id[r.vehicle_id], r.distance_m, r.duration_s) for r in plan.routes)
+    dropped = max(0, len(plan.unserved) - presolved)
+    return routes + (problem.drop_penalty or 0) * dropped
+
+
+def _checked(problem: RoutingProblem, outcome: Outcome) -> Outcome:
+    """The outcome with its plan verified (a failing plan becomes a note)."""
+    if outcome.plan is None:
+        return outcome
+    violations = verify_routes(problem, outcome.plan)
+    if not violations:
+        return outcome
+    note = f"plan failed {len(violations)} independent check(s): " + "; ".join(violations[:3])
+    log.warning("routing engine %s: %s", outcome.engine, note)
+    return Outcome(outcome.engine, None, note)
+
+
+def _attempt(engine: str, job: Job) -> Outcome:
+    """Run one engine in this process (its own child processes aside)."""
+    try:
+        plan = _RUN[engine](job)
+    except Exception as exc:  # reported with the engine's name; the other one may do
+        log.warning("routing engine %s crashed: %s", engine, exc)
+        return Outcome(engine, None, f"crashed: {exc!r}", exc)
+    check_stop()  # a stopped search returns its best so far: not a plan to keep
+    return Outcome(engine, plan, "" if plan is not None else "found no feasible plan")
+
+
+def _racer(engine: str, job: Job) -> tuple[RoutePlan | None, str]:
+    """One engine of the race, in a worker process: never raises (a crash is a note)."""
+    try:
+        plan = _RUN[engine](job)
+    except Exception as exc:
+        return None, f"crashed: {exc!r}\n{traceback.format_exc()}"
+    return plan, "" if plan is not None else "found no feasible plan"
+
+
+def _race(engines: Sequence[str], job: Job) -> list[Outcome]:
+    """Every engine in its own process at once; OR-Tools gets the spare workers."""
+    t0 = time.perf_counter()
+    limit = max(0.5, job.time_limit_s - START_S)
+
+    def args_for(i: int) -> tuple[object, ...]:
+        extra = max(1, job.workers - (len(engines) - 1)) if engines[i] == ORTOOLS else 1
+        return (engines[i], dataclasses.replace(job, time_limit_s=limit, workers=extra))
+
+    results = run_jobs(
+        _racer,
+        len(engines),
+        args_for,
+        workers=len(engines),
+        deadline=t0 + job.time_limit_s + GRACE_S,
+    )
+    out = []
+    for engine, result in zip(engines, results, strict=True):
+        if result is None:
+            out.append(Outcome(engine, None, "still running at the time limit; stopped"))
+            continue
+        plan, note = result
+        if plan is None:
+            log.warning("routing engine %s: %s", engine, note)
+        out.append(Outcome(engine, plan, note.split("\n", 1)[0]))
+    return out
+
+
+# ------------------------------------------------------------------- choice
+def solve_with_engines(
+    problem: RoutingProblem,
+    time_limit_s: float,
+    *,
+    seed: int = 0,
+    workers: int = 1,
+    initial: Sequences | None = None,
+    balance: bool = False,
+    unserved: Sequence[tuple[int, str]] = (),
+    engine: str | None = None,
+) -> RoutePlan:
+    """The best verified plan of the engines (see the module); ``engine`` forces one.
+
+    Raises :class:`InfeasibleError` when no engine found a plan,
+    :class:`VerificationError` when every plan found failed verification, an engine's
+    own exception when it crashed and no other engine had a plan, and
+    :class:`InputError` when a forced engine declines the problem.
+    """
+    t0 = time.perf_counter()
+    job = Job(problem, time_limit_s, seed, workers, initial, balance, tuple(unserved))
+    reasons = {e: declines(e, problem, balance=balance) for e in ENGINES}
+    if engine is not None:
+        if engine not in ENGINES:
+            raise InputError.one(
+                "routing", "engine", f"unknown engine {engine!r}", f"use {ENGINES}"
+            )
+        if reasons[engine] is not None:
+            raise InputError.one(
+                "routing",
+                "engine",
+                f"{engine} cannot state this problem: {reasons[engine]}",
+                "leave the engine to the default choice",
+            )
+        order = [engine]
+    else:
+        order = preferred(problem, balance=balance, initial=initial)
+    notes = [f"{e} declined: {reasons[e]}" for e in ENGINES if reasons[e] is not None]
+    if workers >= 2 and len(order) >= 2:
+        outcomes = [_checked(problem, o) for o in _race(order, job)]
+    else:
+        outcomes = []
+        for k, name in enumerate(order):
+            left = time_limit_s - (time.perf_counter() - t0)
+            budget = max(FALLBACK_MIN_S, left) if k else time_limit_s
+            outcome = _checked(
+                problem, _attempt(name, dataclasses.replace(job, time_limit_s=budget))
+            )
+            outcomes.append(outcome)
+            if outcome.plan is not None:
+                break
+            log.warning("routing engine %s: %s; trying the next engine", name, outcome.note)
+    return _pick(problem, outcomes, notes, len(unserved))
+
+
+def _pick(
+    problem: RoutingProblem, outcomes: Sequence[Outcome], notes: list[str], presolved: int
+) -> RoutePlan:
+    """The cheapest verified plan, its engine and notes on the others; or the error."""
+    good = [o for o in outcomes if o.plan is not None]
+    if not good:
+        failed = "; ".join(f"{o.engine}: {o.note}" for o in outcomes)
+        if any("independent check" in o.note for o in outcomes):
+            raise VerificationError(f"no routing engine produced a valid plan ({failed})")
+        errors = [o.error for o in outcomes if o.error is not None]
+        if errors and len(errors) == len(outcomes):
+            raise errors[0]
+        raise InfeasibleError(diagnose(problem) + f" (engines: {failed})")
+    costs = {o.engine: plan_cost(problem, o.plan, presolved) for o in good if o.plan is not None}
+    best = min(good, key=lambda o: costs[o.engine])
+    assert best.plan is not None
+    for o in outcomes:
+        if o is best:
+            continue
+        if o.plan is not None:
+            notes.append(f"{o.engine} lost: {costs[o.engine]:.1f} against {costs[best.engine]:.1f}")
+        else:
+            notes.append(f"{o.engine} {o.note}")
+    repaired = approximation(best.engine, problem)
+    if repaired:
+        notes.insert(0, f"{best.engine}: {repaired}")
+    log.info("routing engine %s chosen%s", best.engine, f" ({'; '.join(notes)})" if notes else "")
+    return dataclasses.replace(best.plan, engine=best.engine, engine_note="; ".join(notes))

@@ -1,0 +1,420 @@
+"""Routing engines: PyVRP's mapping of a routing problem, declines with reasons, the race
+and the fallback between engines, and breaks inserted into PyVRP's routes.
+
+Every plan is judged by the independent verifier (``verify_routes``), never by the
+engine that made it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from routing_toy import H, waste_problem
+
+from optimizer.errors import InfeasibleError
+from optimizer.plan_upgrade import upgrade_plan
+from optimizer.routing import engines
+from optimizer.routing import pyvrp_engine as pe
+from optimizer.routing.interrupt import Interrupted, clear_stop, request_stop
+from optimizer.routing.problem import RoutingProblem
+from optimizer.routing.result import RoutePlan, VisitKind
+from optimizer.routing.solve import solve_routes
+from optimizer.routing.verify import verify_routes
+
+LIMIT_S = 1.0
+
+
+def no_break(problem: RoutingProblem) -> RoutingProblem:
+    """The problem with its trucks' breaks removed."""
+    return problem.replace(
+        vehicles=tuple(
+            dataclasses.replace(v, break_window=None, break_s=0) for v in problem.vehicles
+        )
+    )
+
+
+def kinds(plan: RoutePlan) -> list[list[VisitKind]]:
+    return [[v.kind for v in r.visits] for r in plan.routes]
+
+
+def solved(problem: RoutingProblem, limit: float = LIMIT_S) -> RoutePlan:
+    """PyVRP's plan, checked by the verifier."""
+    plan = pe.solve(problem, limit, seed=1)
+    assert plan is not None
+    assert verify_routes(problem, plan) == []
+    return plan
+
+
+# --------------------------------------------------------------- the mapping
+def test_unload_trips_in_litres_and_back_empty() -> None:
+    """Litres bind (2 stops a trip): three or more unloads mid-route, the last one
+    just before the garage; both load dimensions are stated."""
+    p = no_break(waste_problem())
+    v = dataclasses.replace(p.vehicles[0], capacity_kg=100_000, capacity_l=4000)
+    p = p.replace(vehicles=(v,))
+    mapping = pe.build_data(p, p.stops)
+    assert mapping.data.num_load_dimensions == 2
+    plan = solved(p)
+    (route,) = plan.routes
+    seq = [x.kind for x in route.visits]
+    assert seq[-2:] == ["unload", "depot_end"]
+    assert seq.count("unload") >= 4  # 8 stops x 2000 l, 4000 l a trip
+    assert route.visits[-1].load_after_l == 0
+    assert not plan.unserved
+
+
+def test_time_windows_and_shift_are_stated() -> None:
+    p = no_break(waste_problem())
+    v = dataclasses.replace(p.vehicles[0], shift_start_flex_s=1800)
+    p = p.replace(vehicles=(v,))
+    (vt,) = pe.build_data(p, p.stops).data.vehicle_types()
+    assert (vt.tw_early, vt.start_late) == (7 * H, 7 * H + 1800)
+    assert vt.shift_duration == 11 * H
+    assert vt.tw_late == 18 * H  # the depot closes before the latest shift end
+    plan = solved(p)
+    by_node = {x.node: x for x in plan.routes[0].visits if x.kind == "stop"}
+    assert 8 * H <= by_node[3].arrival_s <= 10 * H
+    assert 13 * H <= by_node[7].arrival_s <= 15 * H
+
+
+def test_shift_limit_needs_a_second_truck() -> None:
+    """With a 2-hour shift one truck cannot serve the day (about 3 h); two can."""
+    p = no_break(waste_problem())
+    tw = np.array(p.time_window)
+    tw[3:] = [6 * H, 18 * H]  # open windows: only the shift binds
+    short = dataclasses.replace(p.vehicles[0], shift_s=2 * H)
+    p = p.replace(time_window=tw, vehicles=(short, dataclasses.replace(short, id="T2")))
+    plan = solved(p)
+    assert plan.vehicles_used == 2
+    assert all(r.duration_s <= 2 * H for r in plan.routes)
+
+
+def test_stream_compatibility_and_facility_streams() -> None:
+    """A paper truck and an msw truck; F2 takes msw only, so the paper truck unloads
+    at F1 only. Each stop goes to the truck of its stream."""
+    p = no_break(waste_problem())
+    streams = tuple(
+        None if k != "stop" else ("paper" if i % 2 else "msw") for i, k in enumerate(p.kind)
+    )
+    base = dataclasses.replace(p.vehicles[0], capacity_kg=900)
+    fleet = (
+        dataclasses.replace(base, id="M", streams=frozenset({"msw"})),
+        dataclasses.replace(base, id="P", streams=frozenset({"paper"})),
+    )
+    p = p.replace(stream=streams, vehicles=fleet)
+    assert pe.supports(p) is None
+    plan = solved(p, 2.0)
+    for route in plan.routes:
+        truck = route.vehicle_id
+        for x in route.visits:
+            if x.kind == "stop":
+                assert p.stream[x.node] == ("msw" if truck == "M" else "paper")
+            if x.kind == "unload" and truck == "P":
+                assert x.node == 1  # F2 refuses paper
+    assert not plan.unserved
+
+
+def test_allowed_vehicles_become_a_zero_capacity_dimension() -> None:
+    p = no_break(waste_problem())
+    fleet = (p.vehicles[0], dataclasses.replace(p.vehicles[0], id="T2"))
+    p = p.replace(vehicles=fleet, allowed_vehicles={4: frozenset({"T2"}), 5: frozenset({"T2"})})
+    mapping = pe.build_data(p, p.stops)
+    assert mapping.data.num_load_dimensions == 3  # kg, l, "only T2"
+    caps = sorted(vt.capacity[2] for vt in mapping.data.vehicle_types())
+    assert caps == [0, 2]
+    plan = solved(p, 2.0)
+    served_by = {x.node: r.vehicle_id for r in plan.routes for x in r.visits if x.kind == "stop"}
+    assert served_by[4] == served_by[5] == "T2"
+
+
+def test_optional_stops_carry_the_drop_penalty_as_prize() -> None:
+    """A stop 100 km out (10 000 to serve): dropped for a penalty of 5 000 that keeps
+    the near stops (about 1 000 each), served for a large one."""
+    p = no_break(waste_problem())
+    dist = np.array(p.distance_m)
+    dist[10, :] += 100_000
+    dist[:, 10] += 100_000
+    dist[10, 10] = 0
+    tw = np.array(p.time_window)
+    tw[3:] = [6 * H, 18 * H]  # no waiting for a window: every near stop is worth serving
+    roomy = dataclasses.replace(p.vehicles[0], capacity_kg=10_000)  # one trip
+    far = p.replace(
+        distance_m=dist,
+        time_s=np.minimum(dist // 10, 600),
+        time_window=tw,
+        vehicles=(roomy,),
+        drop_penalty=5000,
+    )
+    clients = pe.build_data(far, far.stops).data.clients()
+    assert {c.prize for c in clients} == {5000 * pe.cost_scale(far.vehicles)}
+    assert not any(c.required for c in clients)
+    plan = solved(far)
+    assert [s for s, _ in plan.unserved] == [10]
+    assert plan.unserved[0][1].startswith("fleet limit")
+    keep = solved(far.replace(drop_penalty=10**6))
+    assert not keep.unserved
+
+
+def test_mixed_fleet_and_two_depots() -> None:
+    """Two garages, a cheap small truck and a dear big one: each route starts and ends
+    at its own garage (the verifier checks), and the vehicle types are two."""
+    p = no_break(waste_problem())
+    n = p.n
+    dist = np.zeros((n + 1, n + 1), dtype=np.int64)  # a second garage D2 where F1 is
+    dist[:n, :n] = p.distance_m
+    dist[n, :n] = dist[:n, n] = p.distance_m[1]
+
+    def grow(a: np.ndarray, value: int) -> np.ndarray:
+        return np.r_[a, value]
+
+    tw = np.vstack([p.time_window, [6 * H, 18 * H]])
+    small = dataclasses.replace(p.vehicles[0], id="S", capacity_kg=800, fixed_cost=100)
+    big = dataclasses.replace(p.vehicles[0], id="B", start=n, end=n, capacity_kg=3000)
+    q = RoutingProblem(
+        node_ids=(*p.node_ids, "D2"),
+        kind=(*p.kind, "depot"),
+        distance_m=dist,
+        time_s=dist // 10,
+        demand_kg=grow(p.demand_kg, 0),
+        demand_l=grow(p.demand_l, 0),
+        service_s=grow(p.service_s, 0),
+        time_window=tw,
+        stream=(*p.stream, None),
+        facility_streams=p.facility_streams,
+        vehicles=(small, big),
+    )
+    assert pe.supports(q) is None
+    assert pe.build_data(q, q.stops).data.num_vehicle_types == 2
+    plan = solved(q, 2.0)
+    starts = {r.vehicle_id: r.visits[0].node for r in plan.routes}
+    assert starts.get("B", n) == n and starts.get("S", 0) == 0
+
+
+def test_costs_are_the_problem_costs() -> None:
+    """The plan's route costs are fixed + per km + per hour, as OR-Tools' are."""
+    p = no_break(waste_problem())
+    plan = solved(p)
+    v = p.vehicles[0]
+    for r in plan.routes:
+        expect = (
+            v.fixed_cost + v.cost_per_km * r.distance_m / 1000 + v.cost_per_h * r.duration_s / H
+        )
+        assert r.cost == pytest.approx(expect)
+    assert pe.cost_scale([dataclasses.replace(v, cost_per_km=1.5)]) == 10_000
+
+
+def test_same_seed_same_routes() -> None:
+    p = no_break(waste_problem())
+    a, b = (pe.solve(p, 0.5, seed=7) for _ in range(2))
+    assert a is not None and b is not None
+    assert a.sequences() == b.sequences()
+
+
+# ------------------------------------------------------------------- declines
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (
+            lambda p: {"vehicles": (dataclasses.replace(p.vehicles[0], day_capacity_kg=2000),)},
+            "day capacity",
+        ),
+        (lambda p: {"vehicles": (dataclasses.replace(p.vehicles[0], max_stops=3),)}, "3 stops"),
+        (lambda p: {"service_s": np.r_[60, p.service_s[1:]]}, "service time"),
+        (
+            lambda p: {
+                "facility_streams": {1: frozenset({"msw"}), 2: frozenset({"paper"})},
+                "stream": (*p.stream[:-1], "paper"),
+            },
+            "accepts only in part",
+        ),
+    ],
+)
+def test_pyvrp_declines_what_it_cannot_state(
+    change: Callable[[RoutingProblem], dict[str, Any]], words: str
+) -> None:
+    p = no_break(waste_problem())
+    q = p.replace(**change(p))
+    reason = engines.declines(engines.PYVRP, q)
+    assert reason is not None and words in reason
+    assert engines.preferred(q) == [engines.ORTOOLS]
+    assert engines.declines(engines.ORTOOLS, q) is None
+
+
+def test_balance_is_declined_and_the_plan_says_so() -> None:
+    p = no_break(waste_problem())
+    assert "balanced" in (engines.declines(engines.PYVRP, p, balance=True) or "")
+    plan = solve_routes(p, time_limit_s=LIMIT_S, balance=True)
+    assert plan.engine == engines.ORTOOLS
+    assert "pyvrp declined: balanced" in plan.engine_note
+
+
+def test_non_binding_day_capacity_is_not_declined() -> None:
+    p = no_break(waste_problem())
+    v = dataclasses.replace(p.vehicles[0], day_capacity_kg=10**6, max_stops=50)
+    assert pe.supports(p.replace(vehicles=(v,))) is None
+
+
+# --------------------------------------------------------- breaks afterwards
+def test_breaks_inserted_into_pyvrp_routes_and_verified() -> None:
+    p = waste_problem()  # a 30-minute lunch starting 11:00-12:00
+    plan = pe.solve(p, LIMIT_S, seed=1)
+    assert plan is not None
+    assert verify_routes(p, plan) == []
+    (route,) = plan.routes
+    (brk,) = [x for x in route.visits if x.kind == "break"]
+    assert 11 * H <= brk.arrival_s <= 12 * H and brk.departure_s - brk.arrival_s == 1800
+    forced = solve_routes(p, time_limit_s=LIMIT_S, engine="pyvrp")
+    assert forced.engine == "pyvrp" and "breaks inserted afterwards" in forced.engine_note
+    # one process: OR-Tools states breaks itself, so it goes first
+    assert engines.preferred(p) == [engines.ORTOOLS, engines.PYVRP]
+
+
+# ------------------------------------------------------ the race and fallbacks
+def _fixed(plan: RoutePlan | None, error: Exception | None = None) -> Callable[..., Any]:
+    def run(job: engines.Job) -> RoutePlan | None:
+        if error is not None:
+            raise error
+        return plan
+
+    return run
+
+
+def _one_route_per_stop(p: RoutingProblem) -> RoutePlan:
+    """A valid but dear plan: every stop on its own truck, unloading before home."""
+    routes = []
+    for v, s in zip(p.vehicles, p.stops, strict=False):
+        nodes: list[tuple[int, VisitKind]] = [
+            (v.start, "depot_start"),
+            (s, "stop"),
+            (1, "unload"),
+            (v.end, "depot_end"),
+        ]
+        route = pe.timed_route(p, v, nodes, 7 * H)
+        assert route is not None
+        routes.append(route)
+    return RoutePlan("feasible", 0.0, tuple(routes), (), 0.0)
+
+
+@pytest.fixture()
+def fleet_problem() -> RoutingProblem:
+    p = no_break(waste_problem())
+    tw = np.array(p.time_window)
+    tw[3:] = [6 * H, 18 * H]
+    trucks = tuple(dataclasses.replace(p.vehicles[0], id=f"T{k}") for k in range(8))
+    return p.replace(vehicles=trucks, time_window=tw)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_cheaper_verified_plan_wins(
+    fleet_problem: RoutingProblem, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = fleet_problem
+    good = solved(p)
+    dear = _one_route_per_stop(p)
+    assert verify_routes(p, dear) == []
+    assert engines.plan_cost(p, good) < engines.plan_cost(p, dear)
+    for cheap, other in ((engines.PYVRP, engines.ORTOOLS), (engines.ORTOOLS, engines.PYVRP)):
+        monkeypatch.setattr(engines, "_RUN", {cheap: _fixed(good), other: _fixed(dear)})
+        if workers == 1:  # one process: the preferred engine only, unless it fails
+            plan = solve_routes(p, time_limit_s=LIMIT_S, workers=1)
+            assert plan.engine == engines.PYVRP
+            break
+        plan = solve_routes(p, time_limit_s=LIMIT_S, workers=2)
+        assert plan.engine == cheap
+        assert f"{other} lost" in plan.engine_note
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_crashing_engine_falls_back_to_the_other(
+    fleet_problem: RoutingProblem, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = fleet_problem
+    good = solved(p)
+    monkeypatch.setattr(
+        engines,
+        "_RUN",
+        {engines.PYVRP: _fixed(None, RuntimeError("boom")), engines.ORTOOLS: _fixed(good)},
+    )
+    plan = solve_routes(p, time_limit_s=LIMIT_S, workers=workers)
+    assert plan.engine == engines.ORTOOLS
+    assert "pyvrp crashed" in plan.engine_note and "boom" in plan.engine_note
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_plan_failing_verification_is_replaced(
+    fleet_problem: RoutingProblem, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = fleet_problem
+    good = solved(p)
+    broken = dataclasses.replace(good, routes=good.routes[1:], objective=0.0)  # stops lost
+    monkeypatch.setattr(
+        engines, "_RUN", {engines.PYVRP: _fixed(broken), engines.ORTOOLS: _fixed(good)}
+    )
+    plan = solve_routes(p, time_limit_s=LIMIT_S, workers=workers)
+    assert plan.engine == engines.ORTOOLS
+    assert "pyvrp plan failed" in plan.engine_note
+
+
+def test_no_plan_from_any_engine_is_infeasible(
+    fleet_problem: RoutingProblem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engines, "_RUN", {e: _fixed(None) for e in engines.ENGINES})
+    with pytest.raises(InfeasibleError, match="pyvrp: found no feasible plan"):
+        solve_routes(fleet_problem, time_limit_s=LIMIT_S)
+
+
+def test_real_race_names_both_engines(fleet_problem: RoutingProblem) -> None:
+    plan = solve_routes(fleet_problem, time_limit_s=2.0, workers=2)
+    assert plan.engine in engines.ENGINES
+    loser = ({*engines.ENGINES} - {plan.engine}).pop()
+    assert loser in plan.engine_note
+    assert verify_routes(fleet_problem, plan) == []
+
+
+@pytest.mark.parametrize(("workers", "engine"), [(1, "pyvrp"), (2, None)])
+def test_stop_request_ends_the_solve(workers: int, engine: str | None) -> None:
+    """A stop request half a second into a 60-second solve ends it (PyVRP alone in a
+    forked child, or the race of both engines) with ``Interrupted``."""
+    d = np.random.default_rng(0).integers(1, 1000, (120, 120))
+    np.fill_diagonal(d, 0)
+    p = RoutingProblem.from_matrix(d, [0] + [1] * 119, 10, vehicles=15)
+    timer = threading.Timer(0.5, request_stop)
+    timer.start()
+    try:
+        with pytest.raises(Interrupted):
+            solve_routes(p, time_limit_s=60, workers=workers, engine=engine)
+    finally:
+        timer.cancel()
+        clear_stop()
+
+
+# ------------------------------------------------------------------ shared data
+def test_solomon_prefix_goes_to_pyvrp(shared_data: Any) -> None:
+    from optimizer.routing.readers import read_solomon
+
+    inst = read_solomon(shared_data / "vrptw" / "solomon" / "R101.txt", max_customers=25)
+    plan = solve_routes(inst.problem, time_limit_s=LIMIT_S)
+    assert plan.engine == engines.PYVRP and plan.engine_note == ""
+    assert verify_routes(inst.problem, plan) == []
+    assert not plan.unserved
+
+
+def test_kim_is_declined_for_its_day_capacity(shared_data: Any) -> None:
+    from optimizer.routing.readers import read_kim
+
+    inst = read_kim(shared_data / "waste" / "kim2006_wcvrptw" / "102_stop.txt")
+    reason = engines.declines(engines.PYVRP, inst.problem)
+    assert reason is not None and "day capacity" in reason
+
+
+# ------------------------------------------------------------------ plan.json
+def test_old_plans_get_no_engine_per_day() -> None:
+    from optimizer.plan_types import SCHEMA_VERSION
+
+    old = {"schema_version": SCHEMA_VERSION, "kpis": {"route_kpis_by_day": [{"day": 1}]}}
+    assert upgrade_plan(old)["kpis"]["route_kpis_by_day"] == [{"engine": None, "day": 1}]
