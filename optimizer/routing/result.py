@@ -47,9 +47,10 @@ class Route:
 class RoutePlan:
     """All routes of a day, the stops left out (with reasons) and the cost.
 
-    ``engine`` names the routing engine whose plan this is (``ortools``, ``pyvrp``;
-    None for plans made otherwise, e.g. merged parts); ``engine_note`` says how it was
-    chosen: why another engine declined, lost the race, crashed or failed verification.
+    ``engine`` names the routing engine whose plan this is (``ortools``, ``pyvrp``; a
+    day routed in areas names the engines its areas kept, e.g. ``ortools+pyvrp``; None
+    for plans made otherwise); ``engine_note`` says how it was chosen: why another
+    engine declined, lost the race, crashed or failed verification, or per area.
     """
 
     status: Status

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -331,7 +331,10 @@ def _solve_split(
     results = _run_parts(parts, seed, workers, parts_until, deadline - RESERVE_S)
     routes: list[Route] = []
     unserved: dict[int, str] = {}
+    engines: Counter[str] = Counter()  # the engine whose plan each area kept
     for part, result in zip(parts, results, strict=True):
+        if isinstance(result, RoutePlan) and result.engine:
+            engines[result.engine] += 1
         if result is None or isinstance(result, str):
             for s in part.problem.stops:
                 unserved[part.nodes[s]] = _part_failed(part, result)
@@ -368,6 +371,9 @@ def _solve_split(
         tuple(routes),
         tuple(sorted(unserved.items())),
         round(time.perf_counter() - t0, 3),
+        engine="+".join(sorted(engines)) or None,
+        engine_note=f"{len(parts)} areas: "
+        + ", ".join(f"{n} by {name}" for name, n in engines.most_common()),
     )
 
 
