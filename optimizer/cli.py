@@ -350,6 +350,31 @@ def _build_parser() -> argparse.ArgumentParser:
         help="(optimizer) search processes per instance, 1-8; the best plan wins",
     )
     _add_out_file(bench, "results.csv", "CSV file to write", "benchmark CSV")
+
+    sweep = add("sweep", "run many variants of a scenario on Dask: one row of KPIs per case")
+    sweep.add_argument("sweep_file", metavar="SWEEP.toml", help="sweep file (docs/sweeps.md)")
+    sweep.add_argument(
+        "--out", type=_out_folder, required=True, metavar="DIR",
+        help="folder for results.csv, results.parquet, sweep.html and cases/<case>/",
+    )  # fmt: skip
+    sweep.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)",
+    )  # fmt: skip
+    sweep.add_argument(
+        "--workers", type=_count, default=None, metavar="N",
+        help="local worker processes (default: one per core)",
+    )  # fmt: skip
+    sweep.add_argument(
+        "--resume", action="store_true", help="skip the cases whose results are in --out"
+    )
+    sweep.add_argument(
+        "--force", action="store_true", help="replace a sweep folder written earlier"
+    )
+    sweep.add_argument(
+        "--time-limit", type=_positive_seconds, default=None, metavar="S",
+        help="seconds per case (default: the sweep file's, else the scenario's)",
+    )  # fmt: skip
     return parser
 
 
@@ -529,6 +554,25 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from optimizer.sweep import run_sweep
+
+    def show(done: int, failed: int, total: int, left: float | None) -> None:
+        eta = f", about {seconds_text(left)} left" if left is not None and done < total else ""
+        print(f"[sweep] {done}/{total} cases done, {failed} failed{eta}", file=sys.stderr)
+
+    frame = run_sweep(
+        Path(args.sweep_file), Path(args.out), scheduler=args.scheduler,
+        workers=args.workers or None, resume=args.resume, force=args.force,
+        time_limit_s=args.time_limit, on_progress=None if args.quiet else show,
+    )  # fmt: skip
+    failed = int((frame["status"] != "ok").sum()) if len(frame) else 0
+    print(f"Sweep of {len(frame)} cases ({failed} failed) written to {args.out}/")
+    print(f"Results: {Path(args.out) / 'results.csv'}; ranking: {Path(args.out) / 'sweep.html'}")
+    print(f"{len(frame) - failed} of {len(frame)} cases solved, {_elapsed(args)}")
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _cmd_demo,
     "plan": _cmd_stage,
@@ -539,6 +583,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "compare": _cmd_compare,
     "demand": _cmd_demand,
     "bench": _cmd_bench,
+    "sweep": _cmd_sweep,
 }
 
 

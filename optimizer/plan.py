@@ -30,7 +30,7 @@ from optimizer.outputs import (
 from optimizer.plan_types import Plan
 from optimizer.scenario import Scenario, load_scenario
 from optimizer.stages.assemble import SCHEMA_VERSION, DayRoutes, Stage, assemble_plan
-from optimizer.stages.prepare import load_road_network, prepare
+from optimizer.stages.prepare import Prepared, load_road_network, prepare
 from optimizer.stages.routes import solve_day_routes
 from optimizer.stages.sites import solve_sites
 
@@ -80,6 +80,7 @@ def build_plan(
     open_sites: set[str] | None = None,
     days: int | None = None,
     started: float | None = None,
+    prepared: Prepared | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline (or one stage of it) and return the plan dictionary.
 
@@ -91,14 +92,15 @@ def build_plan(
     ``time.perf_counter()`` value; default: now): loading the network and the matrix
     use part of it, the site model gets a share of the rest, and the routes what
     then remains, divided over the days still to route. Assembling the plan adds a
-    little; a solver is never given less than a second.
+    little; a solver is never given less than a second. ``prepared``: the network,
+    demand and matrix already computed for this scenario (a sweep shares them).
     """
     limit = time_limit_s if time_limit_s is not None else scenario.solver.time_limit_s
     seed = seed if seed is not None else scenario.solver.seed
     days = days if days is not None else scenario.solver.plan_days
     deadline = (time.perf_counter() if started is None else started) + limit
     progress.report("road network, demand and travel matrix…")
-    prep = prepare(scenario, network_override=network_override)
+    prep = prepared or prepare(scenario, network_override=network_override)
     if deadline - time.perf_counter() < MIN_SITES_S + MIN_DAY_S:
         log.warning(
             "loading took the whole time limit (%.0f s of %.0f s); the solvers get their "

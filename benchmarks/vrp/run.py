@@ -1,8 +1,8 @@
-"""Run the routing benchmarks: sets x solvers x instances, two at a time.
+"""Run the routing benchmarks: sets x solvers x instances, as Dask tasks (one per core).
 
 Usage:
     python benchmarks/vrp/run.py --sets x,solomon --solvers optimizer,ortools,pyvrp,vroom \
-        --time-limit 30 [--jobs 2] [--max-n 401]
+        --time-limit 30 [--jobs 2] [--max-n 401] [--scheduler tcp://host:8786]
 
 Each (set, solver) writes ``{set}_{solver}[-{tag}][_wN]_{limit}s.csv`` beside this file, a row as
 each instance finishes (rows are appended, so an interrupted run keeps what it has;
@@ -16,10 +16,12 @@ import argparse
 import csv
 import logging
 import re
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from distributed import as_completed
+
 from optimizer.routing.bench import COLUMNS, list_instances, read_instance, run_instance
+from optimizer.sweep.run import connect
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[2] / "shared" / "data"
@@ -54,7 +56,8 @@ def main() -> None:
     parser.add_argument("--sets", default="x")
     parser.add_argument("--solvers", default="optimizer")
     parser.add_argument("--time-limit", type=float, default=30.0)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2, help="local Dask worker processes")
+    parser.add_argument("--scheduler", default=None, help="a Dask scheduler (docs/sweeps.md)")
     parser.add_argument("--workers", type=int, default=1, help="processes per optimizer run")
     parser.add_argument("--max-n", type=int, default=None, help="skip larger CVRPLIB instances")
     parser.add_argument("--only", default="", help="comma-separated instance names")
@@ -89,7 +92,7 @@ def main() -> None:
                 if path.stem.lower() not in done[solver]:
                     jobs.append((kind, path, solver, out))
     print(f"{len(jobs)} jobs")
-    with ProcessPoolExecutor(args.jobs) as pool:
+    with connect(args.scheduler, args.jobs) as pool:  # a dask.distributed Client
         futures = {
             pool.submit(_job, kind, str(path), solver, args.time_limit, args.workers): out
             for kind, path, solver, out in jobs
