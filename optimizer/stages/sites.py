@@ -468,8 +468,18 @@ def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
             else None,
             group=_size_groups(facs),
             budget_cost=np.array([_budget_cost(f) for f in facs]),
+            # sorting residue is mixed waste: only a landfill licensed for a mixed
+            # (msw) stream takes it, not e.g. a bulky-waste landfill (any landfill when
+            # the scenario names no stream's kind)
+            accepts_residue=None
+            if recovery or not mixed
+            else np.array(
+                [f.type == "landfill" and any(s in mixed for s in f.accepts) for f in facs],
+                dtype=bool,
+            ),
         )
 
+    mixed = {st.id for st in sc.streams if st.kind == "msw"}
     t1, t2 = tier(idx1, True), tier(idx2, False)
     rate = sc.solver.transport_cost_kzt_per_t_km
     haul = _haul_rate(sc)
