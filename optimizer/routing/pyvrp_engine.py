@@ -373,10 +373,10 @@ def decode(
                 nodes.append((mapping.depot_node[act.idx], "unload"))
         route = timed_route(p, vehicle, nodes, int(r.start_time()))
         if route is None:
-            log.warning("pyvrp: route of %s cannot be timed", vehicle.id)
+            log.info("pyvrp: route of %s cannot be timed", vehicle.id)
             return None
         if p.facilities and (route.visits[-1].load_after_kg or route.visits[-1].load_after_l):
-            log.warning("pyvrp: route of %s drives home loaded", vehicle.id)
+            log.info("pyvrp: route of %s drives home loaded", vehicle.id)
             return None
         routes.append(route)
     left = list(unserved)
