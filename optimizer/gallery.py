@@ -28,7 +28,7 @@ def _offline_ready(path: Path) -> tuple[bool, str]:
         return True, ""
     if spec.file is not None:
         file = scenario.resolve(spec.file)
-        return file.exists(), f"network file {file} not found"
+        return (True, "") if file.exists() else (False, f"network file {file} not found")
     return False, "needs an online download (run `optimizer network --place ...` first)"
 
 

@@ -12,7 +12,7 @@ INSTANCES = Path(__file__).resolve().parents[1] / "instances"
 
 def test_examples_needing_a_download_are_skipped() -> None:
     assert _offline_ready(demo_scenario_path()) == (True, "")
-    ready, why = _offline_ready(INSTANCES / "almaty" / "scenario.toml")
+    ready, why = _offline_ready(INSTANCES / "shymkent" / "scenario.toml")
     assert not ready and "online download" in why
 
 
@@ -32,3 +32,8 @@ def test_gallery_draws_the_demo(tmp_path: Path) -> None:
     out = tmp_path / "maps"
     assert main(["--instances", str(empty), "--out", str(out), "--time-limit", "3"]) == 0
     assert (out / "demo" / "map.html").is_file()
+
+
+def test_almaty_runs_offline_on_its_shared_roads(shared_data: Path) -> None:
+    """Almaty's Geofabrik roads file is found beside the checkout: no download needed."""
+    assert _offline_ready(INSTANCES / "almaty" / "scenario.toml") == (True, "")
