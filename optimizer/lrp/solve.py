@@ -194,14 +194,21 @@ def solve_lrp(
     def promising(guess: Proposal) -> bool:
         return guess.estimate <= best_estimate * (1 + ESTIMATE_MARGIN)
 
+    def route_and_keep(guess: Proposal) -> bool:
+        """Route a site set; keep it when it beats the best so far (and say so)."""
+        nonlocal best_cost, best_routes, best_sites, best_estimate
+        seen.add(guess.sites)
+        cost, routes = evaluator.evaluate(guess)
+        if cost >= best_cost:
+            return False
+        best_cost, best_routes, best_sites = cost, routes, guess.sites
+        best_estimate = guess.estimate
+        return True
+
     for proposal in proposals[1:]:
         if time.perf_counter() > search_end or not promising(proposal):
             break
-        seen.add(proposal.sites)
-        cost, routes = evaluator.evaluate(proposal)
-        if cost < best_cost:
-            best_cost, best_routes, best_sites = cost, routes, proposal.sites
-            best_estimate = proposal.estimate
+        route_and_keep(proposal)
     improved = True
     while improved and time.perf_counter() < search_end:
         improved = False
@@ -218,11 +225,7 @@ def solve_lrp(
         for guess in ranked[:NEIGHBOURS_ROUTED]:
             if time.perf_counter() > search_end or not promising(guess):
                 break
-            seen.add(guess.sites)
-            cost, routes = evaluator.evaluate(guess)
-            if cost < best_cost:
-                best_cost, best_routes, best_sites = cost, routes, guess.sites
-                best_estimate = guess.estimate
+            if route_and_keep(guess):
                 improved = True
                 break
     open_sites = tuple(sorted({r.site for r in best_routes}))

@@ -342,14 +342,14 @@ def build_map(
         add_osm_tiles(m, show=False)
     street_tol, route_tol = _tolerances(plan, n_stops)
     _add_streets(m, plan, street_tol)
-    _add_catchments(m, plan, show=len(sorted_routes(plan)) <= GROUPED_ROUTES)
-    _add_zones(m, plan)
     routes = sorted_routes(plan)
+    # A city plan lists its routes by day and depot, coloured apart from their neighbours.
+    grouped = len(routes) > GROUPED_ROUTES
+    _add_catchments(m, plan, show=not grouped)
+    _add_zones(m, plan)
     # Multi-day plans open on their first day; the other days are in the layer list.
     first_day = min((r.get("day") or 1 for r in routes), default=1)
     slots_by_day: dict[object, dict[tuple[float, float], int]] = {}
-    # A city plan lists its routes by day and depot, coloured apart from their neighbours.
-    grouped = len(routes) > GROUPED_ROUTES
     colours = neighbour_colours(routes) if grouped else [route_color(i) for i in range(len(routes))]
     panel = (
         RouteGroupsControl("Routes by depot and truck type — tick to show, ▸ to list")
