@@ -147,6 +147,21 @@ def _add_solver_options(parser: argparse.ArgumentParser) -> None:
         help="route N consecutive days, 1-7 (default: the scenario's plan_days); "
         "the days share the time limit",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "ortools", "pyvrp"),
+        default=None,
+        help="routing engine: auto races OR-Tools and PyVRP and keeps the cheaper verified "
+        "plan; ortools or pyvrp forces one (default: the scenario's [solver] engine)",
+    )
+    parser.add_argument(
+        "--calendar",
+        choices=("auto", "chosen", "fixed"),
+        default=None,
+        help="which days a container emptied every k days is collected on: chosen (compact "
+        "areas of equal work, even days), fixed (a stable hash of the point id), auto "
+        "(chosen for several days; default: the scenario's [solver] calendar)",
+    )
 
 
 def _add_out(parser: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -404,6 +419,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     written = run_plan(
         demo_scenario_path(), Path(args.out), stage="plan", force=args.force,
         time_limit_s=args.time_limit, seed=args.seed, days=args.days,
+        calendar=args.calendar, engine=args.engine,
     )  # fmt: skip
     _print_plan(written, "plan", "Demo plan")
     return 0
@@ -416,6 +432,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     written = run_plan(
         Path(args.scenario), Path(args.out), stage=stage, force=args.force,
         time_limit_s=args.time_limit, seed=args.seed, days=args.days,
+        calendar=args.calendar, engine=args.engine,
         network_override=Path(args.network) if args.network else None,
         sites_from=Path(args.sites) if getattr(args, "sites", None) else None,
     )  # fmt: skip

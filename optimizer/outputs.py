@@ -59,6 +59,7 @@ PLAN_ENTRIES = frozenset(
         "plan.json",
         "routes.csv",
         "sites.csv",
+        "calendar.csv",
         "routes.geojson",
         "sites.geojson",
         "map.html",

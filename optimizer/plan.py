@@ -30,6 +30,7 @@ from optimizer.outputs import (
 from optimizer.plan_types import Plan
 from optimizer.scenario import Scenario, load_scenario
 from optimizer.stages.assemble import SCHEMA_VERSION, DayRoutes, Stage, assemble_plan
+from optimizer.stages.calendar import FIXED, CalendarMode, plan_calendar
 from optimizer.stages.prepare import Prepared, load_road_network, prepare
 from optimizer.stages.routes import solve_day_routes
 from optimizer.stages.sites import solve_sites
@@ -68,6 +69,14 @@ def seconds_for(deadline: float, now: float, *, share: float = 1.0, parts: int =
 def _budget(deadline: float, *, share: float = 1.0, parts: int = 1, floor: float) -> float:
     """Seconds for the next solve: its part of what is left, never below ``floor``."""
     return max(floor, seconds_for(deadline, time.perf_counter(), share=share, parts=parts))
+
+
+def calendar_mode(scenario: Scenario, days: int) -> CalendarMode:
+    """The scenario's calendar choice; ``auto`` chooses calendars for plans of several days."""
+    choice = scenario.solver.calendar
+    if choice == "auto":
+        return "chosen" if days > 1 else "fixed"
+    return choice
 
 
 def build_plan(
@@ -120,12 +129,16 @@ def build_plan(
     else:
         open_ids = {f.id for f in scenario.facilities if f.state == "existing"}
     routed: list[DayRoutes] = []
+    calendar = FIXED
     if stage in ("plan", "routes"):
+        calendar = plan_calendar(
+            prep, open_ids, days=days, mode=calendar_mode(scenario, days), seed=seed
+        )
         for day in range(1, days + 1):
             budget = _budget(deadline, parts=days - day + 1, floor=MIN_DAY_S)
             progress.report(f"routes day {day} of {days} ({budget:.0f} s)…")
             problem, plan, node_loc = solve_day_routes(
-                prep, open_ids, time_limit_s=budget, seed=seed, day=day
+                prep, open_ids, time_limit_s=budget, seed=seed, day=day, calendar=calendar
             )
             routed.append(DayRoutes(day, problem, plan, node_loc))
     progress.report("assembling the plan…")
@@ -139,6 +152,7 @@ def build_plan(
         time_limit_s=limit,
         seed=seed,
         open_ids=open_ids,
+        calendar=calendar.mode,
     )
     return cast(dict[str, Any], result)
 
@@ -188,6 +202,8 @@ def run_plan(
     seed: int | None = None,
     sites_from: Path | None = None,
     days: int | None = None,
+    calendar: Literal["auto", "chosen", "fixed"] | None = None,
+    engine: Literal["auto", "ortools", "pyvrp"] | None = None,
 ) -> Written:
     """Load a scenario, run the pipeline, write the plan folder atomically.
 
@@ -200,6 +216,11 @@ def run_plan(
     started = time.perf_counter()
     progress.report("loading the scenario…")
     scenario = load_scenario(scenario_path)
+    chosen = {"calendar": calendar, "engine": engine}
+    update = {key: value for key, value in chosen.items() if value is not None}
+    if update:  # command-line choices override the scenario's [solver] keys
+        solver = scenario.solver.model_copy(update=update)
+        scenario = scenario.model_copy(update={"solver": solver})
     inputs = scenario_inputs(scenario, network_override, sites_from)
     check_output_folder(out, force=force, inputs=inputs)
     open_sites = read_open_sites(sites_from, scenario) if sites_from is not None else None

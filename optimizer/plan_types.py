@@ -303,6 +303,10 @@ class DayKpis(TypedDict):
         str | None,
         About("routing engine whose plan this day is (ortools, pyvrp); None if not recorded"),
     ]
+    stops_by_stream: Annotated[dict[str, int], About("stops served per stream; {} if not recorded")]
+    tonnes_by_stream: Annotated[
+        dict[str, float], About("tonnes collected per stream; {} if not recorded")
+    ]
 
 
 class SiteKpis(TypedDict):
@@ -356,7 +360,25 @@ class Kpis(TypedDict):
         float | None, About("the site model's objective; null without a site stage")
     ]
     plan_days: NotRequired[Annotated[int, About("routed plans only")]]
+    calendar: NotRequired[
+        Annotated[
+            Literal["chosen", "fixed"],
+            About("how the days of every-k-days streams were set (routed plans only)"),
+        ]
+    ]
     route_kpis_by_day: NotRequired[Annotated[list[DayKpis], About("routed plans only")]]
+    fleet_cost_kzt_per_year: NotRequired[
+        Annotated[int, About("route cost of a planned day x 365 (plans with sites and routes)")]
+    ]
+    present_cost_with_fleet_kzt: NotRequired[
+        Annotated[
+            int,
+            About(
+                "capex + site opex + fleet cost + residue haul over the horizon, discounted "
+                "(plans with sites and routes); positive = cost"
+            ),
+        ]
+    ]
     # The site stage's figures (SiteKpis); absent when routes were planned alone.
     capex_kzt: NotRequired[Annotated[int, About("of the sites opened, once")]]
     opex_kzt_per_year: NotRequired[int]

@@ -112,9 +112,12 @@ def _upgrade_kpis(plan: dict[str, Any], kpis: dict[str, Any]) -> dict[str, Any]:
     kpis.setdefault("sites_open", sum(1 for f in facilities if f.get("open")))
     kpis.setdefault("site_transport_cost_kzt_per_day", None)
     kpis.setdefault("unload_trips", _count_kind(plan, "unload") if routed else None)
-    if isinstance(kpis.get("route_kpis_by_day"), list):  # the engine per day: not recorded
+    if isinstance(kpis.get("route_kpis_by_day"), list):  # engine and streams: not recorded
         kpis["route_kpis_by_day"] = [
-            {"engine": None, **d} if isinstance(d, dict) else d for d in kpis["route_kpis_by_day"]
+            {"engine": None, "stops_by_stream": {}, "tonnes_by_stream": {}, **d}
+            if isinstance(d, dict)
+            else d
+            for d in kpis["route_kpis_by_day"]
         ]
     if "unserved_by_reason" not in kpis:
         from optimizer.routing.reasons import count_by_category

@@ -76,7 +76,11 @@ def sites_summary(plan: Mapping[str, Any]) -> str:
     opened = [f for f in plan["facilities"] if f.get("open")]
     new = sum(1 for f in opened if f.get("state") != "existing")
     parts = [f"{len(opened)} site{'s' if len(opened) != 1 else ''} open ({new} new)"]
-    for key, label in (("capex_kzt", "capex"), ("npv_kzt", "present cost")):
+    for key, label in (
+        ("capex_kzt", "capex"),
+        ("npv_kzt", "present cost"),
+        ("present_cost_with_fleet_kzt", "with the routed fleet"),
+    ):
         if kpis.get(key) is not None:
             parts.append(f"{label} {amount_text(float(kpis[key]), 'KZT')}")
     if kpis.get("site_transport_tkm_per_year") is not None:

@@ -8,14 +8,17 @@ engine that made it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from routing_toy import H, waste_problem
 
+from optimizer.cli import main
 from optimizer.errors import InfeasibleError
 from optimizer.plan_upgrade import upgrade_plan
 from optimizer.routing import engines
@@ -418,3 +421,13 @@ def test_old_plans_get_no_engine_per_day() -> None:
 
     old = {"schema_version": SCHEMA_VERSION, "kpis": {"route_kpis_by_day": [{"day": 1}]}}
     assert upgrade_plan(old)["kpis"]["route_kpis_by_day"] == [{"engine": None, "day": 1}]
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_engine_choice_reaches_every_plan_day(engine: str, tmp_path: Path) -> None:
+    """``--engine`` forces the engine of every day; the plan names it."""
+    out = tmp_path / engine
+    args = ["demo", "--out", str(out), "--days", "2", "--time-limit", "4", "--engine", engine]
+    assert main(args) == 0
+    days = json.loads((out / "plan.json").read_text())["kpis"]["route_kpis_by_day"]
+    assert [d["engine"] for d in days] == [engine, engine]

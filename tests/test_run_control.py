@@ -658,6 +658,7 @@ def _fake_pipeline(
     monkeypatch.setattr(plan_module, "solve_sites", solve_sites)
     monkeypatch.setattr(plan_module, "solve_day_routes", solve_day_routes)
     monkeypatch.setattr(plan_module, "assemble_plan", lambda *_, **__: {})
+    monkeypatch.setattr(plan_module, "plan_calendar", lambda *_, **__: plan_module.FIXED)
     return clock, budgets
 
 
@@ -665,7 +666,9 @@ def test_time_limit_covers_loading_sites_and_every_day(monkeypatch: pytest.Monke
     # 100 s: loading takes 30, sites get 20 % of the 70 left and use them all; day 1
     # finishes early (10 s), so days 2 and 3 share what it left.
     clock, budgets = _fake_pipeline(monkeypatch, 30.0, [99, 10, 99, 99])
-    scenario = SimpleNamespace(solver=SimpleNamespace(time_limit_s=100.0, seed=0, plan_days=3))
+    scenario = SimpleNamespace(
+        solver=SimpleNamespace(time_limit_s=100.0, seed=0, plan_days=3, calendar="auto")
+    )
     plan_module.build_plan(scenario, days=3, started=0.0)  # type: ignore[arg-type]
     assert budgets == [
         ("sites", pytest.approx(14.0)),
@@ -680,7 +683,9 @@ def test_time_limit_used_up_by_loading_gives_minimum_times(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, budgets = _fake_pipeline(monkeypatch, 50.0, [99, 99])
-    scenario = SimpleNamespace(solver=SimpleNamespace(time_limit_s=20.0, seed=0, plan_days=1))
+    scenario = SimpleNamespace(
+        solver=SimpleNamespace(time_limit_s=20.0, seed=0, plan_days=1, calendar="auto")
+    )
     plan_module.build_plan(scenario, started=0.0)  # type: ignore[arg-type]
     assert budgets == [("sites", plan_module.MIN_SITES_S), ("day 1", plan_module.MIN_DAY_S)]
     assert "loading took the whole time limit" in caplog.text

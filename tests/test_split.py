@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.routing import RoutingProblem, Vehicle, verify_routes
-from optimizer.stages.routes import collection_period_days, due_on_day
+from optimizer.stages.calendar import collection_period_days
+from optimizer.stages.routes import due_on_day
 from optimizer.stages.split import balanced_clusters, solve_split, split_problem
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from optimizer.cli import main
+from optimizer.stages.calendar import collection_period_days
 from optimizer.stages.routes import due_on_day
 
 
@@ -29,17 +30,31 @@ def test_each_stop_is_collected_exactly_on_its_days(week: dict) -> None:
         if s["kind"] == "stop"
     )
     assert set(r["day"] for r in week["routes"]) == {1, 2, 3}
+    assert week["kpis"]["calendar"] == "chosen"  # several days: calendars are chosen
     for point in week["points"]:
-        expected = [
-            d for d in (1, 2, 3)
-            if due_on_day(point["id"], point["stream"], point["visits_per_week"], d)
-        ]  # fmt: skip
-        assert point["due_days"] == expected
+        period = collection_period_days(point["visits_per_week"])
+        due = point["due_days"]
+        # one calendar: every period-th day from the first
+        assert due == list(range(due[0], 4, period))
+        assert due[0] <= period
         for d in (1, 2, 3):
-            assert served[(point["id"], point["stream"], d)] == (1 if d in expected else 0)
+            assert served[(point["id"], point["stream"], d)] == (1 if d in due else 0)
     # The demo has a daily stream and an every-other-day one.
     counts = Counter(len(p["due_days"]) for p in week["points"])
     assert counts[3] > 0 and (counts[1] + counts[2]) > 0
+
+
+def test_fixed_calendar_is_the_stable_hash(tmp_path: Path) -> None:
+    out = tmp_path / "fixed"
+    args = ["demo", "--out", str(out), "--days", "2", "--time-limit", "2", "--calendar", "fixed"]
+    assert main(args) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["kpis"]["calendar"] == "fixed"
+    for point in plan["points"]:
+        assert point["due_days"] == [
+            d for d in (1, 2)
+            if due_on_day(point["id"], point["stream"], point["visits_per_week"], d)
+        ]  # fmt: skip
 
 
 def test_totals_and_numbering_cover_all_days(week: dict) -> None:

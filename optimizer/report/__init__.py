@@ -37,7 +37,7 @@ from .compare import relative_href, render_comparison
 from .geojson import routes_geojson, sites_geojson, write_geojson
 from .html_report import render_report
 from .map import build_map
-from .tables import write_route_sheets, write_routes_csv, write_sites_csv
+from .tables import write_calendar_csv, write_route_sheets, write_routes_csv, write_sites_csv
 
 __all__ = [
     "build_map",
@@ -68,7 +68,8 @@ def write_map(plan: Plan, path: Path, *, online: bool = False) -> Path:
 def write_outputs(plan: Plan, out_dir: Path, *, online: bool = False) -> list[Path]:
     """Write the plan folder and return the paths written.
 
-    Files: ``plan.json``, ``routes.csv``, ``sites.csv``, ``routes.geojson``,
+    Files: ``plan.json``, ``routes.csv``, ``sites.csv``, ``calendar.csv`` (routed plans:
+    the days each point is collected on), ``routes.geojson``,
     ``sites.geojson``, ``map.html``, ``report.html`` and ``sheets/<vehicle>.html``.
     """
     out_dir = Path(out_dir)
@@ -80,6 +81,9 @@ def write_outputs(plan: Plan, out_dir: Path, *, online: bool = False) -> list[Pa
     written.append(plan_path)
     written.append(write_routes_csv(plan, out_dir / "routes.csv"))
     written.append(write_sites_csv(plan, out_dir / "sites.csv"))
+    routed = bool((plan.get("kpis") or {}).get("plan_days"))
+    if routed:
+        written.append(write_calendar_csv(plan, out_dir / "calendar.csv"))
     written.append(write_geojson(routes_geojson(plan), out_dir / "routes.geojson"))
     written.append(write_geojson(sites_geojson(plan), out_dir / "sites.geojson"))
     written.append(write_map(plan, out_dir / "map.html", online=online))
@@ -89,6 +93,7 @@ def write_outputs(plan: Plan, out_dir: Path, *, online: bool = False) -> list[Pa
         ("Interactive map", "map.html"),
         ("routes.csv", "routes.csv"),
         ("sites.csv", "sites.csv"),
+        *([("calendar.csv", "calendar.csv")] if routed else []),
         ("routes.geojson", "routes.geojson"),
         ("sites.geojson", "sites.geojson"),
         ("plan.json", "plan.json"),

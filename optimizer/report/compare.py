@@ -38,6 +38,9 @@ _KpiName = Literal[
     "vehicles_used",
     "unserved_stops",
     "robustness",
+    "present_cost_with_fleet_kzt",
+    "fleet_cost_kzt_per_year",
+    "working_h",
 ]
 
 
@@ -112,10 +115,20 @@ ROWS: tuple[Row, ...] = (
     Row("Capex", "KZT, once", "low", capex, 0, money=True),
     Row("Opex", "KZT per year", "low", opex, 0, money=True),
     Row("Present cost (NPV)", "KZT", "low", _npv, 0, money=True),
+    Row(
+        "Present cost with the routed fleet",
+        "KZT",
+        "low",
+        _kpi("present_cost_with_fleet_kzt"),
+        0,
+        money=True,
+    ),
+    Row("Fleet cost", "KZT per year", "low", _kpi("fleet_cost_kzt_per_year"), 0, money=True),
     Row("Site transport", "t·km per year", "low", _kpi("site_transport_tkm_per_year"), 0),
     Row("of which residue haul", "t·km per year", "low", _kpi("residue_haul_tkm_per_year"), 0),
     Row("Transport cost", "KZT per day", "low", _kpi_per_day("cost_kzt"), 0, money=True),
     Row("Distance", "km per day", "low", _kpi_per_day("distance_km"), 1),
+    Row("Driver hours", "h per day", "low", _kpi_per_day("working_h"), 1),
     Row("CO₂e of collection", "t per day", "low", _kpi_per_day("co2e_t"), 2),
     Row("CO₂e net of sites", "t per year", "low", _kpi("co2e_net_t_per_year"), 0),
     Row("Waste collected", "t per day", "high", _kpi_per_day("tonnes"), 1),

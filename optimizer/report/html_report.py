@@ -134,6 +134,7 @@ _SiteKpi = Literal[
     "site_transport_tkm_per_year", "site_transport_kzt_per_year", "tonnes_generated_per_day",
     "recycled_t_per_day", "landfilled_t_per_day", "residue_t_per_day",
     "residue_haul_tkm_per_year", "co2e_net_t_per_year", "sites_open", "vehicles_available",
+    "present_cost_with_fleet_kzt", "fleet_cost_kzt_per_year",
 ]  # fmt: skip
 
 
@@ -153,6 +154,13 @@ def _site_cards(plan: Plan) -> str:
         ("Capex", "capex_kzt", "KZT, once", _money),
         ("Opex", "opex_kzt_per_year", "KZT per year", _money),
         ("Present cost (NPV)", "npv_kzt", "KZT, whole horizon", _money),
+        (
+            "Present cost with the fleet",
+            "present_cost_with_fleet_kzt",
+            "KZT, whole horizon",
+            _money,
+        ),
+        ("Fleet cost", "fleet_cost_kzt_per_year", "KZT per year", _money),
         ("Sites cost", "sites_cost_kzt_per_year", "KZT per year", _money),
         ("Site transport", "site_transport_tkm_per_year", "t·km per year", num0),
         ("Site transport cost", "site_transport_kzt_per_year", "KZT per year", _money),
@@ -343,6 +351,42 @@ def _days_table(plan: Plan) -> str:
     )
 
 
+def _calendar_table(plan: Plan) -> str:
+    """Stops and tonnes per stream and plan day, and how the days were chosen."""
+    k = plan.get("kpis") or {}
+    rows = k.get("route_kpis_by_day") or []
+    if len(rows) < 2 or not any(r.get("stops_by_stream") for r in rows):
+        return ""
+    names = {s["id"]: s.get("name") or s["id"] for s in plan.get("streams") or []}
+    streams = [s for s in names if any(s in (r.get("stops_by_stream") or {}) for r in rows)]
+    head = "".join(f"<th class='n'>Day {esc(r.get('day'))}</th>" for r in rows)
+    body = "".join(
+        f"<tr><td>{esc(names[s])}</td>"
+        + "".join(
+            f"<td class='n'>{fmt_int((r.get('stops_by_stream') or {}).get(s, 0))}"
+            f"<br><span class='note'>{fmt_num((r.get('tonnes_by_stream') or {}).get(s, 0), 1)} t"
+            "</span></td>"
+            for r in rows
+        )
+        + "</tr>"
+        for s in streams
+    )
+    how = (
+        "chosen: neighbouring points share their days, in compact areas of equal work "
+        "placed so that the days carry even work"
+        if k.get("calendar") == "chosen"
+        else "fixed: spread over the points by a stable hash of their id"
+    )
+    return (
+        "<h2>Collection calendar</h2>"
+        f"<div class='note'>Stops served (and tonnes) per stream and day. Days of streams "
+        f"emptied every k days: {esc(how)}. Each point's days are in calendar.csv "
+        "(one row per point and stream).</div>"
+        f"<table class='t days'><thead><tr><th>Stream</th>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
 def _routes_table(routes: Sequence[Route], sheets: Mapping[str, str]) -> str:
     head = (
         "<tr><th>Route</th><th>Vehicle</th><th>Type</th><th class='n'>Day</th>"
@@ -489,6 +533,7 @@ def render_report(
         head
         + f"<h2>Collection routes ({_figures_scope(plan)})</h2>{_route_cards(plan)}"
         + _days_table(plan)
+        + _calendar_table(plan)
         + sites
         + f"<h2>Overview</h2>{overview}"
         + "<h2>Loads and costs</h2><div class='row'>"

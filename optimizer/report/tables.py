@@ -235,6 +235,48 @@ def write_sites_csv(plan: Plan, path: Path) -> Path:
     return _write_csv(path, SITE_COLUMNS, site_rows(plan))
 
 
+#: The columns of ``calendar.csv`` before one column per plan day.
+CALENDAR_COLUMNS: tuple[str, ...] = (
+    "point_id",
+    "stream",
+    "district",
+    "street",
+    "lon",
+    "lat",
+    "visits_per_week",
+    "collection_days",
+)
+
+
+def calendar_rows(plan: Plan) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """The collection calendar: one row per point and stream, a 1 under each day it is due."""
+    days = int((plan.get("kpis") or {}).get("plan_days") or 0)
+    day_columns = tuple(f"day_{d}" for d in range(1, days + 1))
+    rows = []
+    for p in plan.get("points") or []:
+        due = p.get("due_days") or []
+        rows.append(
+            {
+                "point_id": p["id"],
+                "stream": p["stream"],
+                "district": p.get("district", ""),
+                "street": p.get("street", ""),
+                "lon": p["lon"],
+                "lat": p["lat"],
+                "visits_per_week": p["visits_per_week"],
+                "collection_days": " ".join(str(d) for d in due),
+                **{f"day_{d}": 1 if d in due else "" for d in range(1, days + 1)},
+            }
+        )
+    return CALENDAR_COLUMNS + day_columns, rows
+
+
+def write_calendar_csv(plan: Plan, path: Path) -> Path:
+    """Write ``calendar.csv`` (:func:`calendar_rows`, UTF-8 with BOM)."""
+    columns, rows = calendar_rows(plan)
+    return _write_csv(path, columns, rows)
+
+
 _SHEET_CSS = """
 body { font: 13px/1.35 system-ui, 'DejaVu Sans', Arial, sans-serif; color: #111;
   margin: 18px; }

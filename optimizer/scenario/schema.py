@@ -59,6 +59,8 @@ ZoneM = Annotated[Number, Field(ge=0, le=50_000)]
 DayMinutes = Annotated[Number, Field(ge=0, le=24 * 60)]
 #: Volume of one container in m³: the largest roll-off skips hold about 40 m³.
 ContainerM3 = Annotated[Number, Field(gt=0, le=50)]
+#: A day of the week cycle of a plan (1 = the first plan day).
+WeekDay = Annotated[int, Field(strict=True, ge=1, le=7)]
 
 _HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
@@ -191,9 +193,20 @@ class StreamSpec(StrictRecord):
     max_storage_days_warm: Number | None = Field(default=None, gt=0, le=31)
     max_storage_days_cold: Number | None = Field(default=None, gt=0, le=31)
     min_visits_per_week: Number | None = Field(default=None, gt=0, le=21)
+    # Days of the week cycle (1-7, day 1 = the first plan day) the stream may be
+    # collected on; a calendar must keep all its days inside. None = any day.
+    allowed_days: tuple[WeekDay, ...] | None = Field(default=None, min_length=1)
     container_m3: ContainerM3 | None = None
     color: str = "#6b7280"
     source: str = ""
+
+    @field_validator("allowed_days")
+    @classmethod
+    def _days_once(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if value is not None and len(set(value)) != len(value):
+            msg = f"allowed_days lists a day twice: {list(value)}; list each day 1-7 once"
+            raise ValueError(msg)
+        return value
 
     @field_validator("composition")
     @classmethod
@@ -535,13 +548,21 @@ class SolverSpec(StrictRecord):
     # mixed-waste container is emptied daily. Sites are always sized on the annual average.
     plan_season: Literal["warm", "cold", "annual"] = "warm"
     # Consecutive days to route (7 = a week). A container emptied every k days is
-    # collected on one day in k, on the same days every week (see stages/routes.py).
+    # collected on one day in k (see stages/calendar.py).
     plan_days: Count = Field(default=1, ge=1, le=7)
+    # Which day in k: "chosen" gives neighbouring points the same days in compact areas
+    # of equal work, placed so the days carry even work; "fixed" spreads the points by
+    # a stable hash of their id. "auto": chosen when more than one day is routed.
+    calendar: Literal["auto", "chosen", "fixed"] = "auto"
     # False: a stop the fleet cannot serve makes the plan infeasible (exit 2).
     # True: such stops are left out and listed with the reason.
     allow_unserved: bool = False
     # Days with more stops than this are split into areas routed in parallel.
     max_stops_per_part: Count = Field(default=150, ge=20, le=5000)
+    # Routing engine: "auto" races OR-Tools and PyVRP on the two processes of a day
+    # (each area of a large day gets the engine that measured better for it); "ortools"
+    # or "pyvrp" forces one (docs/architecture.md, routing engines).
+    engine: Literal["auto", "ortools", "pyvrp"] = "auto"
 
 
 class SitingSpec(StrictRecord):

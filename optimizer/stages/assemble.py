@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from optimizer.location.economics import FACTORS
+from optimizer.location.economics import FACTORS, npv
 from optimizer.network import paths_for_sequence, street_names
 from optimizer.plan_types import (
     SCHEMA_VERSION,
@@ -21,6 +21,7 @@ from optimizer.plan_types import (
     Point,
     ResidueFlow,
     Route,
+    SiteKpis,
     Stage,
     Stop,
     Unserved,
@@ -28,8 +29,9 @@ from optimizer.plan_types import (
 from optimizer.routing import RoutePlan, RoutingProblem
 from optimizer.routing.reasons import count_by_category
 from optimizer.scenario import VehicleTypeSpec
+from optimizer.stages.calendar import CalendarMode
 from optimizer.stages.prepare import Location, Prepared
-from optimizer.stages.sites import SitePlan
+from optimizer.stages.sites import DAYS_PER_YEAR, SitePlan
 
 __all__ = ["SCHEMA_VERSION", "DayRoutes", "Stage", "assemble_plan"]
 
@@ -244,7 +246,7 @@ def _fleet_record(vt: VehicleTypeSpec) -> FleetType:
     }
 
 
-def _days_assumption(season: str, days: int) -> str:
+def _days_assumption(season: str, days: int, calendar: CalendarMode = "fixed") -> str:
     """How the plan days relate to collection frequencies, in words."""
     load = (
         "A stop's load is the waste accumulated since its last visit "
@@ -255,10 +257,16 @@ def _days_assumption(season: str, days: int) -> str:
             f"Routes are planned for one {season}-season day: the stops due on day 1 of the "
             f"collection pattern (daily streams every day; every-k-days streams on one day in k). {load}"
         )
+    how = (
+        "chosen by the planner: neighbouring points share their days, in compact areas of "
+        "equal work placed so that the days carry even work"
+        if calendar == "chosen"
+        else "spread over the points by a stable hash of their id, so the days carry similar work"
+    )
     return (
         f"Routes are planned for {days} consecutive {season}-season days: daily streams are "
-        "collected every day, a stream emptied every k days on one day in k, always the same "
-        f"days (spread over the points by a stable hash so the days carry similar work). {load}"
+        f"collected every day, a stream emptied every k days on one day in k; which day is "
+        f"{how}. {load}"
     )
 
 
@@ -329,6 +337,7 @@ def _routed_days(prep: Prepared, days: Sequence[DayRoutes]) -> _RoutedDays:
         unserved += day_unserved
         for key, value in day_totals.items():
             totals[key] = totals.get(key, 0.0) + value
+        stops, tonnes = _by_stream(d)
         by_day.append(
             {
                 "day": d.day,
@@ -342,9 +351,25 @@ def _routed_days(prep: Prepared, days: Sequence[DayRoutes]) -> _RoutedDays:
                 "unserved_by_reason": count_by_category(u["reason"] for u in day_unserved),
                 "unload_trips": _count_kind(records, "unload"),
                 "engine": d.plan.engine,
+                "stops_by_stream": stops,
+                "tonnes_by_stream": tonnes,
             }
         )
     return _RoutedDays(routes, unserved, totals, by_day)
+
+
+def _by_stream(d: DayRoutes) -> tuple[dict[str, int], dict[str, float]]:
+    """The stops served and tonnes collected on a day, per stream."""
+    left_out = {n for n, _ in d.plan.unserved}
+    stops: dict[str, int] = {}
+    tonnes: dict[str, float] = {}
+    for i in d.problem.stops:
+        stream = d.problem.stream[i]
+        if i in left_out or stream is None:
+            continue
+        stops[stream] = stops.get(stream, 0) + 1
+        tonnes[stream] = tonnes.get(stream, 0.0) + float(d.problem.demand_kg[i]) / 1000
+    return stops, {k: _round(v, 2) for k, v in tonnes.items()}
 
 
 def _count_kind(routes: Sequence[Route], kind: str) -> int:
@@ -352,7 +377,11 @@ def _count_kind(routes: Sequence[Route], kind: str) -> int:
 
 
 def _kpis(
-    prep: Prepared, sites: SitePlan | None, open_ids: set[str], routed: _RoutedDays | None
+    prep: Prepared,
+    sites: SitePlan | None,
+    open_ids: set[str],
+    routed: _RoutedDays | None,
+    calendar: CalendarMode,
 ) -> Kpis:
     """Plan KPIs; the route figures are ``None`` when the plan has no routes."""
     sc = prep.scenario
@@ -398,15 +427,45 @@ def _kpis(
     }
     if routed is not None:
         kpis["plan_days"] = len(by_day)
+        kpis["calendar"] = calendar
         kpis["route_kpis_by_day"] = by_day
     if sites is not None and sites.kpis is not None:
         # the site figures after the route figures, as plan.json has always listed them
         kpis = cast(Kpis, {**kpis, **sites.kpis})
+        if routed is not None and by_day:
+            fleet = _fleet_present_cost(prep, sites.kpis, totals["cost_kzt"] / len(by_day))
+            kpis = cast(Kpis, {**kpis, **fleet})
     return kpis
 
 
+def _fleet_present_cost(prep: Prepared, site: SiteKpis, route_kzt_per_day: float) -> dict[str, int]:
+    """The investor's whole cost: the site plan's capex and opex with the routed fleet's
+    daily cost (and the residue haul) instead of the site model's tonne-km estimate."""
+    sc = prep.scenario
+    haul = sc.solver.residue_haul_kzt_per_t_km
+    haul_rate = sc.solver.transport_cost_kzt_per_t_km if haul is None else haul
+    fleet_per_year = route_kzt_per_day * DAYS_PER_YEAR
+    haul_per_year = float(site.get("residue_haul_tkm_per_year") or 0) * haul_rate
+    present = npv(
+        float(site["capex_kzt"]),
+        float(site["opex_kzt_per_year"]),
+        fleet_per_year + haul_per_year,
+        years=sc.economics.horizon_years,
+        rate=sc.economics.discount_rate,
+        growth=sc.economics.demand_growth,
+    )
+    return {
+        "fleet_cost_kzt_per_year": round(fleet_per_year),
+        "present_cost_with_fleet_kzt": round(present),
+    }
+
+
 def _notes(
-    prep: Prepared, sites: SitePlan | None, n_days: int, unserved: Sequence[Unserved]
+    prep: Prepared,
+    sites: SitePlan | None,
+    n_days: int,
+    unserved: Sequence[Unserved],
+    calendar: CalendarMode,
 ) -> tuple[list[str], list[str]]:
     """The plan's assumptions and warnings, in words."""
     sc = prep.scenario
@@ -415,7 +474,15 @@ def _notes(
         f"Transport cost in the site model: {sc.solver.transport_cost_kzt_per_t_km} KZT per tonne-km.",
     ]
     if n_days:
-        assumptions.append(_days_assumption(sc.solver.plan_season, n_days))
+        assumptions.append(_days_assumption(sc.solver.plan_season, n_days, calendar))
+    if n_days and sites is not None and sites.kpis is not None:
+        assumptions.append(
+            "Present cost with the fleet: capex, site opex, the residue haul and the routed "
+            f"fleet's cost of an average planned {sc.solver.plan_season}-season day x 365, over "
+            f"{sc.economics.horizon_years} years at {sc.economics.discount_rate:.0%} discount and "
+            f"{sc.economics.demand_growth:.0%} yearly demand growth (the routes replace the "
+            "site model's tonne-km estimate of collection)."
+        )
     if sc.generation is not None and sc.generation.source:
         assumptions.append(f"Generation norm: {sc.generation.source}")
     warnings = [f"{u['point_id']}: {u['reason']}" for u in unserved]
@@ -453,6 +520,7 @@ def assemble_plan(
     time_limit_s: float,
     seed: int,
     open_ids: set[str] | None = None,
+    calendar: CalendarMode = "fixed",
 ) -> Plan:
     """Everything the map and the report need, as the plan.json dictionary."""
     sc = prep.scenario
@@ -465,7 +533,7 @@ def assemble_plan(
     # the site stage alone has no fleet figures rather than zeros
     routed = _routed_days(prep, days) if days else None
     unserved = routed.unserved if routed is not None else []
-    assumptions, warnings = _notes(prep, sites, len(days), unserved)
+    assumptions, warnings = _notes(prep, sites, len(days), unserved, calendar)
     return {
         "schema_version": SCHEMA_VERSION,
         "scenario": {
@@ -501,7 +569,7 @@ def assemble_plan(
         "residue_flows": _residue_records(prep, sites),
         "routes": routed.routes if routed is not None else [],
         "unserved": unserved,
-        "kpis": _kpis(prep, sites, open_ids, routed),
+        "kpis": _kpis(prep, sites, open_ids, routed, calendar),
         "assumptions": assumptions,
         "warnings": warnings,
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import zlib
 from collections import Counter
 from typing import Any
 
@@ -14,33 +13,23 @@ from optimizer.errors import InfeasibleError, InputError, Problem, VerificationE
 from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, verify_routes
 from optimizer.routing.reasons import CAPACITY, FACILITY, TRUCK, category_of
 from optimizer.scenario import parse_hhmm, parse_window
+from optimizer.stages.calendar import FIXED, Calendar
 from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.sites import stream_allowed
 from optimizer.stages.split import DROP_PENALTY, solve_split
 
 
-def collection_period_days(visits_per_week: float) -> int:
-    """Days between two collections of a container (1 = daily)."""
-    return max(1, round(7.0 / max(visits_per_week, 1e-9)))
-
-
 def due_on_day(point_id: str, stream: str, visits_per_week: float, day: int) -> bool:
-    """Whether a point's stream is collected on plan day ``day`` (1-based).
-
-    A stream collected every ``k`` days is due on one day in ``k``; which one is
-    spread over the points by a stable hash of the id, so that each day carries
-    about the same share of the work and the same point keeps its days.
-    """
-    period = collection_period_days(visits_per_week)
-    offset = zlib.crc32(f"{point_id}|{stream}".encode()) % period
-    return (day - 1) % period == offset
+    """Whether a point's stream is collected on plan day ``day`` under the ``fixed`` calendar
+    (offsets spread by a stable hash; see :mod:`optimizer.stages.calendar`)."""
+    return FIXED.due(point_id, stream, visits_per_week, day)
 
 
 def routing_problem(
-    prep: Prepared, open_facility_ids: set[str], *, day: int = 1
+    prep: Prepared, open_facility_ids: set[str], *, day: int = 1, calendar: Calendar = FIXED
 ) -> tuple[RoutingProblem, list[Location]]:
-    """The collection VRP of one plan day: depots, the stops due that day, open facilities,
-    and the location of each of its nodes."""
+    """The collection VRP of one plan day: depots, the stops due that day under
+    ``calendar``, open facilities, and the location of each of its nodes."""
     sc = prep.scenario
     node_loc: list[Location] = []
     node_ids: list[str] = []
@@ -68,7 +57,7 @@ def routing_problem(
     point_service = {p.id: p.service_min for p in sc.points if p.service_min is not None}
     rows: list[dict[Any, Any]] = prep.day_demand.to_dict("records")
     for row in rows:
-        if not due_on_day(
+        if not calendar.due(
             str(row["point_id"]), str(row["stream"]), float(row["visits_per_week"]), day
         ):
             continue
@@ -192,6 +181,7 @@ def solve_day_routes(
     time_limit_s: float,
     seed: int,
     day: int = 1,
+    calendar: Calendar = FIXED,
 ) -> tuple[RoutingProblem, RoutePlan, list[Location]]:
     """Solve and independently verify the collection routes of plan day ``day``.
 
@@ -201,7 +191,7 @@ def solve_day_routes(
     makes the day infeasible.
     """
     sc = prep.scenario
-    problem, node_loc = routing_problem(prep, open_facility_ids, day=day)
+    problem, node_loc = routing_problem(prep, open_facility_ids, day=day, calendar=calendar)
     index = [prep.location_index[loc] for loc in node_loc]
     coords = np.column_stack([prep.snapped.lon[index], prep.snapped.lat[index]])
     try:
@@ -212,6 +202,7 @@ def solve_day_routes(
             seed=seed,
             workers=2,
             max_stops=sc.solver.max_stops_per_part,
+            engine=None if sc.solver.engine == "auto" else sc.solver.engine,
         )
     except InputError as exc:  # stops no truck can serve: say it in the scenario's terms
         raise _scenario_input_error(prep, exc) from exc

@@ -231,10 +231,10 @@ def _allocate(need: Sequence[int], available: int) -> list[int]:
 _PARTS: list[Part] = []
 
 
-def _solve_part(index: int, limit: float, seed: int) -> RoutePlan | str:
+def _solve_part(index: int, limit: float, seed: int, engine: str | None) -> RoutePlan | str:
     """Solve one part (in a worker process); an infeasible part returns its reason."""
     try:
-        return solve_routes(_PARTS[index].problem, time_limit_s=limit, seed=seed)
+        return solve_routes(_PARTS[index].problem, time_limit_s=limit, seed=seed, engine=engine)
     except (InfeasibleError, InputError) as exc:
         return str(exc)
 
@@ -256,7 +256,7 @@ def _map_route(route: Route, nodes: Sequence[int]) -> Route:
 
 
 def _run_parts(
-    parts: list[Part], seed: int, workers: int, until: float, hard: float
+    parts: list[Part], seed: int, workers: int, until: float, hard: float, engine: str | None
 ) -> list[RoutePlan | str | None]:
     """Solve the parts, ``workers`` at a time, sharing the time until ``until``.
 
@@ -268,11 +268,11 @@ def _run_parts(
     inline = workers <= 1 or len(parts) == 1
     rounds = 1 if inline else workers
 
-    def args_for(i: int) -> tuple[int, float, int]:
+    def args_for(i: int) -> tuple[int, float, int, str | None]:
         progress.report(f"routing part {i + 1} of {len(parts)}: {parts[i].label}…")
         left_rounds = math.ceil((len(parts) - i) / rounds)
         share = (until - time.perf_counter()) / max(left_rounds, 1) - START_S
-        return (i, max(MIN_LIMIT_S, share), seed)
+        return (i, max(MIN_LIMIT_S, share), seed, engine)
 
     if inline:
         return list(run_inline(_solve_part, len(parts), args_for))
@@ -287,19 +287,24 @@ def solve_split(
     seed: int = 0,
     workers: int = 2,
     max_stops: int = 250,
+    engine: str | None = None,
 ) -> RoutePlan:
     """Route a large day part by part (in parallel) and merge the routes.
 
     ``coords`` holds lon/lat per node of ``problem``. Small days go straight to the
-    solver. The time limit bounds the wall time of the whole solve, the second pass
+    solver, the engines racing on ``workers`` processes; the parts of a large day run
+    ``workers`` at a time, each with the engine that suits it. ``engine`` (``ortools``
+    or ``pyvrp``) forces one engine everywhere. The time limit bounds the wall time of the whole solve, the second pass
     over left-over stops included: parts still running at the limit are stopped and
     their stops reported unserved. Ctrl-C / :func:`request_stop` stops every part
     and raises ``KeyboardInterrupt``.
     """
     with stop_on_signals():
         if len(problem.stops) <= max_stops:
-            return solve_routes(problem, time_limit_s=time_limit_s, seed=seed)
-        return _solve_split(problem, coords, time_limit_s, seed, workers, max_stops)
+            return solve_routes(
+                problem, time_limit_s=time_limit_s, seed=seed, workers=workers, engine=engine
+            )
+        return _solve_split(problem, coords, time_limit_s, seed, workers, max_stops, engine)
 
 
 def _solve_split(
@@ -309,6 +314,7 @@ def _solve_split(
     seed: int,
     workers: int,
     max_stops: int,
+    engine: str | None,
 ) -> RoutePlan:
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
@@ -328,7 +334,7 @@ def _solve_split(
         )
     log.info("split %d stops into %d parts, %.1f s each", len(problem.stops), len(parts), per_part)
     parts_until = t0 + PARTS_SHARE * time_limit_s
-    results = _run_parts(parts, seed, workers, parts_until, deadline - RESERVE_S)
+    results = _run_parts(parts, seed, workers, parts_until, deadline - RESERVE_S, engine)
     routes: list[Route] = []
     unserved: dict[int, str] = {}
     engines: Counter[str] = Counter()  # the engine whose plan each area kept
@@ -354,7 +360,7 @@ def _solve_split(
     left = deadline - RESERVE_S - time.perf_counter()
     if retry and spare and left >= MIN_RETRY_S:
         extra = _subproblem(problem, retry, spare, "leftovers")
-        (result,) = _run_parts([extra], seed, 1, deadline - RESERVE_S, deadline)
+        (result,) = _run_parts([extra], seed, 1, deadline - RESERVE_S, deadline, engine)
         if isinstance(result, RoutePlan):
             routes += [_map_route(r, extra.nodes) for r in result.routes if r.stops]
             still = {extra.nodes[s] for s, _ in result.unserved}
