@@ -33,6 +33,7 @@ from optimizer.stages.assemble import SCHEMA_VERSION, DayRoutes, Stage, assemble
 from optimizer.stages.calendar import FIXED, CalendarMode, plan_calendar
 from optimizer.stages.prepare import Prepared, load_road_network, prepare
 from optimizer.stages.routes import solve_day_routes
+from optimizer.stages.site_options import solve_sites_by_routes
 from optimizer.stages.sites import solve_sites
 
 log = logging.getLogger("optimizer")
@@ -57,6 +58,8 @@ def demo_scenario_path() -> Path:
 # The run's time budget
 
 SITES_SHARE = 0.2  # of the time left after loading, for the site model in a full plan
+# location_model = "routes": the site options are routed too (optimizer.stages.site_options)
+SITES_SHARE_ROUTES = 0.6
 MIN_SITES_S = 1.0  # the least a solver is given, even when loading used up the limit
 MIN_DAY_S = 1.0
 
@@ -119,10 +122,12 @@ def build_plan(
         )
     sites = None
     if stage in ("plan", "sites"):
-        share = SITES_SHARE if stage == "plan" else 1.0
+        by_routes = scenario.solver.location_model == "routes"
+        share = 1.0 if stage != "plan" else SITES_SHARE_ROUTES if by_routes else SITES_SHARE
         budget = _budget(deadline, share=share, floor=MIN_SITES_S)
         progress.report(f"sites ({budget:.0f} s)…")
-        sites = solve_sites(prep, time_limit_s=budget, seed=seed)
+        solve = solve_sites_by_routes if by_routes else solve_sites
+        sites = solve(prep, time_limit_s=budget, seed=seed)
         open_ids = set(sites.decision.open_ids)
     elif open_sites is not None:
         open_ids = set(open_sites)

@@ -336,6 +336,32 @@ class SiteKpis(TypedDict):
 
 
 @with_config(_FORBID)
+class SiteOption(TypedDict):
+    """One site option of ``location_model = "routes"``: its sites and the fleet it needs."""
+
+    candidates_opened: Annotated[list[str], About("candidate sites this option opens")]
+    open: Annotated[list[str], About("every site open under it (existing ones included)")]
+    status: Annotated[
+        Literal["chosen", "routed", "estimated", "refused"],
+        About("chosen; routed for day 1; ranked by the fleet estimate only; or refused"),
+    ]
+    reason: Annotated[str, About('why it was refused; "" otherwise')]
+    capex_kzt: int | None
+    npv_kzt: Annotated[int | None, About("the site model's present cost (tonne-km transport)")]
+    fleet_estimate_kzt_per_day: Annotated[
+        int | None, About("stem-trip estimate used to rank the options")
+    ]
+    trucks: Annotated[int | None, About("day 1, routed options only")]
+    driver_h: Annotated[float | None, About("day 1 working hours, routed options only")]
+    route_km: float | None
+    route_cost_kzt: Annotated[float | None, About("day 1 route cost")]
+    unserved_stops: int | None
+    present_cost_with_fleet_kzt: Annotated[
+        int | None, About("capex + opex + routed fleet x 365 + residue haul, discounted")
+    ]
+
+
+@with_config(_FORBID)
 class Kpis(TypedDict):
     """Headline figures. Route figures are totals over the plan days (null: no routes)."""
 
@@ -428,6 +454,9 @@ class Plan(TypedDict):
     kpis: Kpis
     assumptions: list[str]
     warnings: list[str]
+    site_options: NotRequired[
+        Annotated[list[SiteOption], About('location_model = "routes": every option appraised')]
+    ]
 
 
 PLAN_ADAPTER: TypeAdapter[Plan] = TypeAdapter(Plan)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from optimizer.plan_types import Plan, Route
+from optimizer.plan_types import Plan, Route, SiteOption
 
 from .common import (
     FACILITY_TYPE_COLOR,
@@ -351,6 +351,63 @@ def _days_table(plan: Plan) -> str:
     )
 
 
+def _site_options_table(plan: Plan) -> str:
+    """Every site option of the routes model: sites, money and the fleet it needs."""
+    options = plan.get("site_options") or []
+    if not options:
+        return ""
+    names = {f["id"]: f.get("name") or f["id"] for f in plan.get("facilities") or []}
+
+    def label(o: SiteOption) -> str:
+        opened = ", ".join(names.get(c, c) for c in o["candidates_opened"])
+        return opened or "no new site"
+
+    order = {"chosen": 0, "routed": 1, "estimated": 2, "refused": 3}
+    rows = []
+    for o in sorted(options, key=lambda o: order[o["status"]]):
+        cells = [
+            _money(o["capex_kzt"]) if o["capex_kzt"] is not None else "—",
+            _money(o["npv_kzt"]) if o["npv_kzt"] is not None else "—",
+            fmt_int(o["fleet_estimate_kzt_per_day"]),
+            fmt_int(o["trucks"]),
+            fmt_num(o["driver_h"], 1),
+            fmt_num(o["route_km"], 1),
+            fmt_int(o["route_cost_kzt"]),
+            fmt_int(o["unserved_stops"]),
+            _money(o["present_cost_with_fleet_kzt"])
+            if o["present_cost_with_fleet_kzt"] is not None
+            else "—",
+        ]
+        status = o["status"] + (f": {o['reason']}" if o["reason"] else "")
+        rows.append(
+            f"<tr><td>{esc(label(o))}</td><td>{esc(status)}</td>"
+            + "".join(f"<td class='n'>{c}</td>" for c in cells)
+            + "</tr>"
+        )
+    head = "".join(
+        f"<th class='n'>{h}</th>"
+        for h in (
+            "Capex KZT",
+            "Present cost (tonne-km)",
+            "Fleet estimate KZT/day",
+            "Trucks day 1",
+            "Driver h",
+            "km",
+            "Route cost KZT",
+            "Unserved",
+            "Present cost with the fleet",
+        )
+    )
+    return (
+        "<h3>Site options, compared by the routes they induce</h3>"
+        "<div class='note'>Each option was solved by the site model with exactly its "
+        "candidates open; the best by the fleet estimate were routed for day 1. The chosen "
+        "one serves the most stops at the lowest present cost with the routed fleet.</div>"
+        f"<table class='t'><thead><tr><th>Option</th><th>Status</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _calendar_table(plan: Plan) -> str:
     """Stops and tonnes per stream and plan day, and how the days were chosen."""
     k = plan.get("kpis") or {}
@@ -492,7 +549,7 @@ def render_report(
     )
     sites = (
         "<h2>Sites and investment (capex once; money, transport and CO₂e per year; "
-        f"flows per day)</h2>{_site_cards(plan)}"
+        f"flows per day)</h2>{_site_cards(plan)}{_site_options_table(plan)}"
     )
     tail = (
         f"<h2>Facilities</h2>{_facilities_table(plan)}{_residue_table(plan)}"

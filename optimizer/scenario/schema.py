@@ -535,7 +535,9 @@ class SolverSpec(StrictRecord):
     seed: Seed = 0
     # auto: the two-tier model when the scenario has a transfer, sorting or composting
     # site and a landfill for its residue; otherwise single-tier CFLP.
-    location_model: Literal["auto", "two-tier", "cflp", "p-median"] = "auto"
+    # routes: the auto model's site options (every set of candidates, or the tonne-km
+    # optimum and its one-site changes) compared by the collection routes they induce.
+    location_model: Literal["auto", "two-tier", "cflp", "p-median", "routes"] = "auto"
     p: Count | None = Field(default=None, ge=1)
     transport_cost_kzt_per_t_km: UnitCost = 60.0
     # Two-tier model: hauling residue from a transfer or sorting station to a landfill

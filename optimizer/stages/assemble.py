@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from optimizer.location.economics import FACTORS, npv
+from optimizer.location.economics import FACTORS
 from optimizer.network import paths_for_sequence, street_names
 from optimizer.plan_types import (
     SCHEMA_VERSION,
@@ -31,7 +31,7 @@ from optimizer.routing.reasons import count_by_category
 from optimizer.scenario import VehicleTypeSpec
 from optimizer.stages.calendar import CalendarMode
 from optimizer.stages.prepare import Location, Prepared
-from optimizer.stages.sites import DAYS_PER_YEAR, SitePlan
+from optimizer.stages.sites import DAYS_PER_YEAR, SitePlan, present_cost_with_fleet
 
 __all__ = ["SCHEMA_VERSION", "DayRoutes", "Stage", "assemble_plan"]
 
@@ -439,24 +439,12 @@ def _kpis(
 
 
 def _fleet_present_cost(prep: Prepared, site: SiteKpis, route_kzt_per_day: float) -> dict[str, int]:
-    """The investor's whole cost: the site plan's capex and opex with the routed fleet's
-    daily cost (and the residue haul) instead of the site model's tonne-km estimate."""
-    sc = prep.scenario
-    haul = sc.solver.residue_haul_kzt_per_t_km
-    haul_rate = sc.solver.transport_cost_kzt_per_t_km if haul is None else haul
-    fleet_per_year = route_kzt_per_day * DAYS_PER_YEAR
-    haul_per_year = float(site.get("residue_haul_tkm_per_year") or 0) * haul_rate
-    present = npv(
-        float(site["capex_kzt"]),
-        float(site["opex_kzt_per_year"]),
-        fleet_per_year + haul_per_year,
-        years=sc.economics.horizon_years,
-        rate=sc.economics.discount_rate,
-        growth=sc.economics.demand_growth,
-    )
+    """The investor's whole cost with the routed fleet (see :func:`present_cost_with_fleet`)."""
     return {
-        "fleet_cost_kzt_per_year": round(fleet_per_year),
-        "present_cost_with_fleet_kzt": round(present),
+        "fleet_cost_kzt_per_year": round(route_kzt_per_day * DAYS_PER_YEAR),
+        "present_cost_with_fleet_kzt": round(
+            present_cost_with_fleet(prep.scenario, site, route_kzt_per_day)
+        ),
     }
 
 
@@ -534,7 +522,7 @@ def assemble_plan(
     routed = _routed_days(prep, days) if days else None
     unserved = routed.unserved if routed is not None else []
     assumptions, warnings = _notes(prep, sites, len(days), unserved, calendar)
-    return {
+    plan: Plan = {
         "schema_version": SCHEMA_VERSION,
         "scenario": {
             "name": sc.scenario.name,
@@ -573,3 +561,6 @@ def assemble_plan(
         "assumptions": assumptions,
         "warnings": warnings,
     }
+    if sites is not None and sites.options:
+        plan["site_options"] = sites.options
+    return plan

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, cast
 
@@ -37,9 +37,16 @@ from optimizer.location import (
     solve_two_tier,
     two_tier_reliability,
 )
+from optimizer.location.economics import npv
 from optimizer.location.problem import Model, Status
 from optimizer.location.siting import local_projection
-from optimizer.plan_types import MultiPolygonGeometry, PolygonGeometry, SiteKpis, Zone
+from optimizer.plan_types import (
+    MultiPolygonGeometry,
+    PolygonGeometry,
+    SiteKpis,
+    SiteOption,
+    Zone,
+)
 from optimizer.scenario import District, FacilitySpec, Scenario
 from optimizer.stages.prepare import Location, Prepared
 
@@ -92,6 +99,8 @@ class SitePlan:
     warnings: list[str] = field(default_factory=list)
     #: The point-stream behind each client id of ``decision.assignment``.
     clients: dict[str, PointStream] = field(default_factory=dict)
+    #: ``location_model = "routes"``: every site option appraised (plan.json "site_options").
+    options: list[SiteOption] = field(default_factory=list)
 
     def catchments(self) -> dict[str, list[str]]:
         """Facility id → the collection points delivering to it, first-seen order."""
@@ -246,7 +255,7 @@ def _inverse_projection(lon0: float, lat0: float) -> Callable[[FloatArray], Floa
 def location_model(scenario: Scenario) -> str:
     """The site model to solve: ``auto`` picks two tiers when residue has somewhere to go."""
     chosen = scenario.solver.location_model
-    if chosen != "auto":
+    if chosen not in ("auto", "routes"):  # routes: options of the auto model, routed
         return chosen
     types = {f.type for f in scenario.facilities}
     return "two-tier" if types & set(TIER1_TYPES) and "landfill" in types else "cflp"
@@ -290,12 +299,48 @@ def _size_groups(facilities: list[FacilitySpec]) -> npt.NDArray[np.int64]:
     return np.array([names.get(f.size_group, -1) for f in facilities], dtype=np.int64)
 
 
-def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> FacilityProblem:
+def present_cost_with_fleet(
+    scenario: Scenario, site: SiteKpis | None, route_kzt_per_day: float
+) -> float:
+    """Capex, site opex, the residue haul and the routed fleet's daily cost x 365 over
+    the horizon, discounted, the fleet and haul growing with demand (positive = cost).
+    The routes replace the site model's tonne-km estimate of collection."""
+    if site is None:
+        return float("nan")
+    haul = float(site.get("residue_haul_tkm_per_year") or 0) * _haul_rate(scenario)
+    econ = scenario.economics
+    return npv(
+        float(site["capex_kzt"]),
+        float(site["opex_kzt_per_year"]),
+        route_kzt_per_day * DAYS_PER_YEAR + haul,
+        years=econ.horizon_years,
+        rate=econ.discount_rate,
+        growth=econ.demand_growth,
+    )
+
+
+def _may_open(fac: FacilitySpec, excluded: Mapping[str, str], fixed: frozenset[str] | None) -> bool:
+    """Whether the model may open ``fac``: not excluded, and with a fixed candidate set
+    ``fixed`` (a site option), a candidate only when the set names it."""
+    if fac.id in excluded:
+        return False
+    return fixed is None or fac.state != "candidate" or fac.id in fixed
+
+
+def _must_open(fac: FacilitySpec, fixed: frozenset[str] | None) -> bool:
+    return fac.must_stay_open or (fixed is not None and fac.id in fixed)
+
+
+def facility_problem(
+    prep: Prepared,
+    excluded: dict[str, str] | None = None,
+    fixed: frozenset[str] | None = None,
+) -> FacilityProblem:
     """The location model of a scenario: point-stream rows × facilities, cost per day.
 
     Serving one tonne of a point from a facility costs the road distance to it times
     the transport rate plus the gate fee; opening a facility costs its yearly fixed
-    cost spread over 365 days.
+    cost spread over 365 days. ``fixed``: exactly these candidates open (a site option).
     """
     sc = prep.scenario
     rate = sc.solver.transport_cost_kzt_per_t_km
@@ -315,8 +360,8 @@ def facility_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
         cost=cost,
         fixed_cost=np.array([f.fixed_cost_kzt_per_year / 365.0 for f in sc.facilities]),
         capacity=np.array([f.capacity_t_per_day for f in sc.facilities]),
-        must_open=np.array([f.must_stay_open for f in sc.facilities]),
-        may_open=np.array([f.id not in (excluded or {}) for f in sc.facilities]),
+        must_open=np.array([_must_open(f, fixed) for f in sc.facilities]),
+        may_open=np.array([_may_open(f, excluded or {}, fixed) for f in sc.facilities]),
         p=sc.solver.p,
         single_source=True,
         budget=sc.economics.capex_budget_kzt,
@@ -423,8 +468,13 @@ def _haul_rate(sc: Scenario) -> float:
     return sc.solver.transport_cost_kzt_per_t_km if haul is None else haul
 
 
-def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> TwoTierProblem:
-    """The two-tier model of a scenario, cost per day.
+def two_tier_problem(
+    prep: Prepared,
+    excluded: dict[str, str] | None = None,
+    fixed: frozenset[str] | None = None,
+) -> TwoTierProblem:
+    """The two-tier model of a scenario, cost per day (``fixed``: exactly these
+    candidates open).
 
     Tier 1 = transfer, sorting and composting sites; tier 2 = landfills (which take
     residue), treatment plants and recyclers. A tonne costs road km × the collection
@@ -461,8 +511,8 @@ def two_tier_problem(prep: Prepared, excluded: dict[str, str] | None = None) -> 
             accepts=accepts,
             capacity=np.array([f.capacity_t_per_day for f in facs]),
             fixed_cost=np.array([f.fixed_cost_kzt_per_year / DAYS_PER_YEAR for f in facs]),
-            must_open=np.array([f.must_stay_open for f in facs], dtype=bool),
-            may_open=np.array([f.id not in excluded for f in facs], dtype=bool),
+            must_open=np.array([_must_open(f, fixed) for f in facs], dtype=bool),
+            may_open=np.array([_may_open(f, excluded, fixed) for f in facs], dtype=bool),
             recovery=accepts * np.array([[f.recovery_rate] for f in facs]).reshape(-1, 1)
             if recovery
             else None,
@@ -683,8 +733,14 @@ def _solve_single_tier_plan(
     return decision, {"robustness_target": target, "demand_inflation": round(alpha, 4)}
 
 
-def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
-    """Choose which facilities to open; check, appraise and stress-test the choice."""
+def solve_sites(
+    prep: Prepared, *, time_limit_s: float, seed: int, fixed: frozenset[str] | None = None
+) -> SitePlan:
+    """Choose which facilities to open; check, appraise and stress-test the choice.
+
+    ``fixed``: open exactly these candidates (existing sites as the model decides), as
+    :mod:`optimizer.stages.site_options` does for each option it appraises.
+    """
     excluded, zones, warnings = siting_exclusions(prep.scenario)
     if not prep.scenario.residential and not prep.scenario.water:
         warnings.append(
@@ -693,7 +749,7 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
     model = location_model(prep.scenario)
     clients = {client_id(c): c for c in point_streams(prep)}
     if model == "two-tier":
-        problem = two_tier_problem(prep, excluded)
+        problem = two_tier_problem(prep, excluded, fixed)
         tiers, extra = _solve_two_tier_plan(prep, problem, time_limit_s)
         if tiers.status not in ("optimal", "feasible"):
             raise VerificationError(f"the two-tier site model returned no plan ({tiers.status})")
@@ -716,7 +772,7 @@ def solve_sites(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
             warnings=warnings,
             clients=clients,
         )
-    single = facility_problem(prep, excluded)
+    single = facility_problem(prep, excluded, fixed)
     decision, extra = _solve_single_tier_plan(prep, single, model, time_limit_s, seed)
     issues = check_sites(single, decision)
     if issues:
