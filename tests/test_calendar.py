@@ -18,6 +18,7 @@ from optimizer.stages.calendar import (
     allowed_offsets,
     balanced_areas,
     collection_period_days,
+    fleet_pools,
     offset_days,
     plan_calendar,
 )
@@ -186,3 +187,17 @@ def test_week_plan_writes_the_calendar_by_stream(tmp_path: Path) -> None:
     assert dry and all(len(p["due_days"]) == 1 for p in dry)
     report = (out / "report.html").read_text()
     assert "Collection calendar" in report and "chosen" in report
+
+
+def test_streams_sharing_trucks_are_balanced_together() -> None:
+    sc = load_scenario(demo_scenario_path())
+    pools = fleet_pools(sc)
+    carried = {vt.id: vt.streams for vt in sc.fleet}
+    assert carried["side_loader"] == ("msw",) and carried["recyclables_truck"] == (
+        "dry_recyclables",
+    )
+    assert pools["msw"] != pools["dry_recyclables"]
+    # one truck type carrying both streams joins their pools
+    both = sc.fleet[0].model_copy(update={"streams": ("msw", "dry_recyclables")})
+    joined = fleet_pools(sc.model_copy(update={"fleet": (both, *sc.fleet[1:])}))
+    assert joined["msw"] == joined["dry_recyclables"]

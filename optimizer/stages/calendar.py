@@ -5,10 +5,12 @@ A stream collected every ``k`` days is due on the plan days ``d`` with
 
 * ``fixed`` spreads the offsets over the points by a stable hash of the id, so each
   day carries about the same work and a point keeps its days from run to run.
-* ``chosen`` gives neighbours the same days: the points of a stream are split into
-  ``k`` compact areas of equal work along the road network (travel times), and the
-  areas are put on the offsets that even out the work of the plan days. Trucks then
-  work one dense area a day instead of a thinned-out city.
+* ``chosen`` gives neighbours the same days: the points of a stream (those nearest
+  each depot that may serve it, depot by depot) are split into ``k`` compact areas of
+  equal work along the road network (travel times), and the areas are put on the
+  offsets that even out the plan days' work of the trucks that carry the stream
+  (streams sharing trucks are balanced together). Trucks then work one dense area a
+  day, near each of their depots, instead of a thinned-out city.
 
 A stream's ``allowed_days`` (days 1-7 of the week cycle) limit the offsets in both.
 """
@@ -25,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from optimizer.errors import InputError
+from optimizer.scenario import Scenario
 from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.sites import PointStream, stream_allowed
 
@@ -293,23 +296,67 @@ def _place_areas(
     return placement
 
 
+def fleet_pools(scenario: Scenario) -> dict[str, int]:
+    """A pool number per stream: streams that share trucks (any fleet entry carrying
+    both, directly or through another stream) share a pool."""
+    ids = [st.id for st in scenario.streams]
+    root = {s: s for s in ids}
+
+    def find(s: str) -> str:
+        while root[s] != s:
+            s = root[s]
+        return s
+
+    for vt in scenario.fleet:
+        carried = [s for s in ids if vt.streams is None or s in vt.streams]
+        for other in carried[1:]:
+            root[find(other)] = find(carried[0])
+    numbers: dict[str, int] = {}
+    return {s: numbers.setdefault(find(s), len(numbers)) for s in ids}
+
+
+def home_depots(prep: Prepared, group: _Group) -> NDArray[np.int64]:
+    """Per point of ``group``, the nearest depot (by travel time) among the depots whose
+    trucks may carry its stream; each depot's home points are split into their own areas,
+    so every plan day has work near every depot."""
+    sc = prep.scenario
+    depots = sorted(
+        {vt.depot for vt in sc.fleet if vt.streams is None or group.stream in vt.streams}
+    )
+    if len(depots) <= 1:
+        return np.zeros(len(group.members), dtype=np.int64)
+    rows = [prep.location_index[Location("depot", d)] for d in depots]
+    out = prep.matrix.time_s[np.ix_(rows, group.locations)].astype(np.float64)
+    back = prep.matrix.time_s[np.ix_(group.locations, rows)].T.astype(np.float64)
+    return np.asarray(np.argmin(out + back, axis=0), dtype=np.int64)
+
+
 def plan_calendar(
     prep: Prepared, open_ids: set[str], *, days: int, mode: CalendarMode, seed: int = 0
 ) -> Calendar:
     """The calendar of a plan of ``days`` days: ``fixed`` (hash) or ``chosen`` (areas)."""
     offsets: dict[PointStream, int] = {}
     groups = sorted(_groups(prep, open_ids), key=lambda g: -float(g.work_s.sum()))
-    day_work = np.zeros(days, dtype=np.float64)
+    pool = fleet_pools(prep.scenario)
+    # the work of each pool of trucks per plan day: the days even out per pool
+    day_work = {p: np.zeros(days, dtype=np.float64) for p in set(pool.values())}
     for group in groups:
         allowed = allowed_offsets(prep, group.stream, group.period)
         if mode == "fixed":
             for member in group.members:
                 offsets[member] = hash_offset(member.point_id, member.stream, allowed)
             continue
-        times = prep.matrix.time_s[np.ix_(group.locations, group.locations)].astype(np.float64)
-        area = balanced_areas((times + times.T) / 2, group.work_s, len(allowed), seed=seed)
-        area_work = [float(group.work_s[area == a].sum()) for a in range(len(allowed))]
-        placement = _place_areas(area_work, allowed, group.period, day_work)
-        for member, a in zip(group.members, area, strict=True):
-            offsets[member] = placement[int(a)]
+        work = day_work[pool[group.stream]]
+        home = home_depots(prep, group)
+        for depot in sorted(set(home), key=lambda d: -float(group.work_s[home == d].sum())):
+            rows = np.flatnonzero(home == depot)
+            locs = [group.locations[i] for i in rows]
+            times = prep.matrix.time_s[np.ix_(locs, locs)].astype(np.float64)
+            area = balanced_areas(
+                (times + times.T) / 2, group.work_s[rows], len(allowed), seed=seed
+            )
+            area_work = [float(group.work_s[rows][area == a].sum()) for a in range(len(allowed))]
+            placement = _place_areas(area_work, allowed, group.period, work)
+            for i, a in zip(rows, area, strict=True):
+                offsets[group.members[i]] = placement[int(a)]
     return Calendar(mode, offsets)
