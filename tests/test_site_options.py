@@ -43,7 +43,8 @@ def test_options_are_every_set_of_allowed_candidates(demo_prep) -> None:  # type
     candidates = candidate_ids(demo_prep)
     # sorting_north lies inside the housing buffer: not an option
     assert candidates == ["sorting_south"]
-    assert option_sets(demo_prep, frozenset()) == [frozenset(), frozenset({"sorting_south"})]
+    sets = option_sets(demo_prep, seconds=5, seed=0)
+    assert sets == [frozenset(), frozenset({"sorting_south"})]
 
 
 def test_a_fixed_option_opens_exactly_its_candidates(demo_prep) -> None:  # type: ignore[no-untyped-def]
@@ -77,3 +78,16 @@ def test_routes_model_lists_options_and_keeps_the_best_routed(tmp_path: Path) ->
     assert refused and "dry_recyclables" in refused[0]["reason"]
     report = (out / "report.html").read_text()
     assert "Site options, compared by the routes they induce" in report
+
+
+def test_many_candidates_give_the_optimum_and_its_one_site_changes(
+    demo_prep, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from optimizer.stages import site_options
+
+    monkeypatch.setattr(site_options, "MAX_ENUMERATED_CANDIDATES", 0)
+    sets = option_sets(demo_prep, seconds=5, seed=0)
+    # the tonne-km optimum opens the south plant (the only allowed candidate) ...
+    assert sets[0] == frozenset({"sorting_south"})
+    # ... and closing it is the one change
+    assert sets[1:] == [frozenset()]

@@ -80,9 +80,9 @@ def candidate_ids(prep: Prepared) -> list[str]:
     ]
 
 
-def option_sets(prep: Prepared, tonne_km_optimum: frozenset[str]) -> list[frozenset[str]]:
+def option_sets(prep: Prepared, *, seconds: float, seed: int) -> list[frozenset[str]]:
     """Every subset of the candidates when there are few; otherwise the tonne-km
-    optimum and every set one candidate away from it (opened or closed)."""
+    optimum (solved here within ``seconds``) and every set one candidate away from it."""
     candidates = candidate_ids(prep)
     if len(candidates) <= MAX_ENUMERATED_CANDIDATES:
         return [
@@ -90,7 +90,9 @@ def option_sets(prep: Prepared, tonne_km_optimum: frozenset[str]) -> list[frozen
             for k in range(len(candidates) + 1)
             for c in itertools.combinations(candidates, k)
         ]
-    return [tonne_km_optimum] + [tonne_km_optimum ^ {c} for c in candidates]
+    free = solve_sites(prep, time_limit_s=seconds, seed=seed)
+    optimum = frozenset(free.decision.open_ids) & set(candidates)
+    return [optimum] + [optimum ^ {c} for c in candidates]
 
 
 def fleet_estimate(prep: Prepared, open_ids: set[str]) -> float | None:
@@ -178,10 +180,7 @@ def solve_sites_by_routes(prep: Prepared, *, time_limit_s: float, seed: int) -> 
     cost with the fleet, among the options (see the module); its ``options`` list all."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
-    free = solve_sites(prep, time_limit_s=max(1.0, SITE_MODELS_SHARE * time_limit_s / 4), seed=seed)
-    existing = {f.id for f in prep.scenario.facilities if f.state != "candidate"}
-    optimum = frozenset(set(free.decision.open_ids) - existing)
-    sets = option_sets(prep, optimum)
+    sets = option_sets(prep, seconds=max(1.0, SITE_MODELS_SHARE * time_limit_s / 4), seed=seed)
     per_model = max(1.0, SITE_MODELS_SHARE * time_limit_s / max(len(sets), 1))
     options: list[Option] = []
     for k, candidates in enumerate(sets):
