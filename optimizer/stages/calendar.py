@@ -125,7 +125,7 @@ def _groups(prep: Prepared, open_ids: set[str]) -> list[_Group]:
     own_service = {p.id: 60 * p.service_min for p in sc.points if p.service_min is not None}
     rows = prep.day_demand
     containers = rows["containers"].fillna(0) if "containers" in rows else np.zeros(len(rows))
-    unload_s: dict[str, float] = {}  # per tonne collected, per stream
+    per_tonne: dict[str, dict[str, float]] = {}  # stream -> point -> unload seconds per t
     found: dict[tuple[str, int], list[tuple[PointStream, int, float]]] = {}
     for pid, stream, visits, tonnes, count in zip(
         rows["point_id"].astype(str),
@@ -138,12 +138,12 @@ def _groups(prep: Prepared, open_ids: set[str]) -> list[_Group]:
         period = collection_period_days(visits)
         if period == 1:
             continue
-        if stream not in unload_s:
+        if stream not in per_tonne:
             capacity = _capacity_t(prep, stream)
-            trip = _trip_s(prep, open_ids, stream)
-            unload_s[stream] = trip / capacity if capacity > 0 else 0.0
+            trips = _trips_s(prep, open_ids, stream)
+            per_tonne[stream] = {p: t / capacity if capacity > 0 else 0.0 for p, t in trips.items()}
         service = own_service.get(pid, stop_s + per_container_s * count)
-        work = service + unload_s[stream] * tonnes * 7 / visits
+        work = service + per_tonne[stream].get(pid, 0.0) * tonnes * 7 / visits
         location = prep.location_index[Location("point", pid)]
         found.setdefault((stream, period), []).append((PointStream(pid, stream), location, work))
     return [
@@ -158,9 +158,9 @@ def _groups(prep: Prepared, open_ids: set[str]) -> list[_Group]:
     ]
 
 
-def _trip_s(prep: Prepared, open_ids: set[str], stream: str) -> float:
-    """A round trip from the stream's points to their nearest accepting facility, plus
-    unloading (the median over the points; 0 when no open facility takes the stream)."""
+def _trips_s(prep: Prepared, open_ids: set[str], stream: str) -> dict[str, float]:
+    """Per point of the stream, a round trip to its nearest accepting open facility plus
+    unloading (none when no open facility takes the stream): far points cost more."""
     sc = prep.scenario
     facs = [
         (prep.location_index[Location("facility", f.id)], 60 * f.unload_min)
@@ -168,17 +168,15 @@ def _trip_s(prep: Prepared, open_ids: set[str], stream: str) -> float:
         if f.id in open_ids and stream_allowed(sc, stream, j)
     ]
     rows = prep.day_demand
-    pts = [
-        prep.location_index[Location("point", str(p))]
-        for p in rows.loc[rows["stream"].astype(str) == stream, "point_id"]
-    ]
+    ids = [str(p) for p in rows.loc[rows["stream"].astype(str) == stream, "point_id"]]
+    pts = [prep.location_index[Location("point", p)] for p in ids]
     if not facs or not pts:
-        return 0.0
+        return {}
     cols = [i for i, _ in facs]
     there = prep.matrix.time_s[np.ix_(pts, cols)].astype(np.float64)
     back = prep.matrix.time_s[np.ix_(cols, pts)].T.astype(np.float64)
     unload = np.array([u for _, u in facs], dtype=np.float64)
-    return float(np.median((there + back + unload).min(axis=1)))
+    return dict(zip(ids, (there + back + unload).min(axis=1).tolist(), strict=True))
 
 
 def _capacity_t(prep: Prepared, stream: str) -> float:
