@@ -148,6 +148,13 @@ def _add_solver_options(parser: argparse.ArgumentParser) -> None:
         "the days share the time limit",
     )
     parser.add_argument(
+        "--location-model",
+        choices=("auto", "two-tier", "cflp", "p-median", "routes"),
+        default=None,
+        help="site model (default: the scenario's [solver] location_model); routes compares "
+        "the site options by the collection routes they induce",
+    )
+    parser.add_argument(
         "--engine",
         choices=("auto", "ortools", "pyvrp"),
         default=None,
@@ -419,7 +426,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     written = run_plan(
         demo_scenario_path(), Path(args.out), stage="plan", force=args.force,
         time_limit_s=args.time_limit, seed=args.seed, days=args.days,
-        calendar=args.calendar, engine=args.engine,
+        calendar=args.calendar, engine=args.engine, location_model=args.location_model,
     )  # fmt: skip
     _print_plan(written, "plan", "Demo plan")
     return 0
@@ -432,7 +439,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     written = run_plan(
         Path(args.scenario), Path(args.out), stage=stage, force=args.force,
         time_limit_s=args.time_limit, seed=args.seed, days=args.days,
-        calendar=args.calendar, engine=args.engine,
+        calendar=args.calendar, engine=args.engine, location_model=args.location_model,
         network_override=Path(args.network) if args.network else None,
         sites_from=Path(args.sites) if getattr(args, "sites", None) else None,
     )  # fmt: skip

@@ -209,6 +209,7 @@ def run_plan(
     days: int | None = None,
     calendar: Literal["auto", "chosen", "fixed"] | None = None,
     engine: Literal["auto", "ortools", "pyvrp"] | None = None,
+    location_model: Literal["auto", "two-tier", "cflp", "p-median", "routes"] | None = None,
 ) -> Written:
     """Load a scenario, run the pipeline, write the plan folder atomically.
 
@@ -221,7 +222,7 @@ def run_plan(
     started = time.perf_counter()
     progress.report("loading the scenario…")
     scenario = load_scenario(scenario_path)
-    chosen = {"calendar": calendar, "engine": engine}
+    chosen = {"calendar": calendar, "engine": engine, "location_model": location_model}
     update = {key: value for key, value in chosen.items() if value is not None}
     if update:  # command-line choices override the scenario's [solver] keys
         solver = scenario.solver.model_copy(update=update)

@@ -91,3 +91,11 @@ def test_many_candidates_give_the_optimum_and_its_one_site_changes(
     assert sets[0] == frozenset({"sorting_south"})
     # ... and closing it is the one change
     assert sets[1:] == [frozenset()]
+
+
+def test_location_model_option_overrides_the_scenario(tmp_path: Path) -> None:
+    out = tmp_path / "sites"
+    args = ["sites", str(demo_scenario_path()), "--out", str(out), "--time-limit", "8"]
+    assert main([*args, "--location-model", "routes"]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert [o["status"] for o in plan["site_options"]].count("chosen") == 1
