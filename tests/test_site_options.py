@@ -99,3 +99,17 @@ def test_location_model_option_overrides_the_scenario(tmp_path: Path) -> None:
     assert main([*args, "--location-model", "routes"]) == 0
     plan = json.loads((out / "plan.json").read_text())
     assert [o["status"] for o in plan["site_options"]].count("chosen") == 1
+
+
+def test_a_decided_candidate_stays_open_in_every_option(demo_prep) -> None:  # type: ignore[no-untyped-def]
+    sc = demo_prep.scenario
+    decided = tuple(
+        f.model_copy(update={"must_stay_open": True}) if f.id == "sorting_south" else f
+        for f in sc.facilities
+    )
+    prep = type(demo_prep)(
+        **{**demo_prep.__dict__, "scenario": sc.model_copy(update={"facilities": decided})}
+    )
+    assert candidate_ids(prep) == []  # not an option: it is open in all of them
+    sites = solve_sites(prep, time_limit_s=10, seed=0, fixed=frozenset())
+    assert "sorting_south" in sites.decision.open_ids

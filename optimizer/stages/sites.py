@@ -324,6 +324,8 @@ def _may_open(fac: FacilitySpec, excluded: Mapping[str, str], fixed: frozenset[s
     ``fixed`` (a site option), a candidate only when the set names it."""
     if fac.id in excluded:
         return False
+    if fac.must_stay_open:  # a decided investment is part of every option
+        return True
     return fixed is None or fac.state != "candidate" or fac.id in fixed
 
 
