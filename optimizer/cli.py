@@ -151,8 +151,8 @@ def _add_solver_options(parser: argparse.ArgumentParser) -> None:
         "--location-model",
         choices=("auto", "two-tier", "cflp", "p-median", "routes"),
         default=None,
-        help="site model (default: the scenario's [solver] location_model); routes compares "
-        "the site options by the collection routes they induce",
+        help="site model: auto, two-tier, cflp, p-median or routes (compares the site options "
+        "by the collection routes they induce); default: the scenario's [solver] location_model",
     )
     parser.add_argument(
         "--engine",

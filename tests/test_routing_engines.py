@@ -420,7 +420,9 @@ def test_old_plans_get_no_engine_per_day() -> None:
     from optimizer.plan_types import SCHEMA_VERSION
 
     old = {"schema_version": SCHEMA_VERSION, "kpis": {"route_kpis_by_day": [{"day": 1}]}}
-    assert upgrade_plan(old)["kpis"]["route_kpis_by_day"] == [{"engine": None, "day": 1}]
+    assert upgrade_plan(old)["kpis"]["route_kpis_by_day"] == [
+        {"engine": None, "stops_by_stream": {}, "tonnes_by_stream": {}, "day": 1}
+    ]
 
 
 @pytest.mark.parametrize("engine", ["ortools", "pyvrp"])

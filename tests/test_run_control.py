@@ -667,7 +667,9 @@ def test_time_limit_covers_loading_sites_and_every_day(monkeypatch: pytest.Monke
     # finishes early (10 s), so days 2 and 3 share what it left.
     clock, budgets = _fake_pipeline(monkeypatch, 30.0, [99, 10, 99, 99])
     scenario = SimpleNamespace(
-        solver=SimpleNamespace(time_limit_s=100.0, seed=0, plan_days=3, calendar="auto")
+        solver=SimpleNamespace(
+            time_limit_s=100.0, seed=0, plan_days=3, calendar="auto", location_model="auto"
+        )
     )
     plan_module.build_plan(scenario, days=3, started=0.0)  # type: ignore[arg-type]
     assert budgets == [
@@ -684,7 +686,9 @@ def test_time_limit_used_up_by_loading_gives_minimum_times(
 ) -> None:
     _, budgets = _fake_pipeline(monkeypatch, 50.0, [99, 99])
     scenario = SimpleNamespace(
-        solver=SimpleNamespace(time_limit_s=20.0, seed=0, plan_days=1, calendar="auto")
+        solver=SimpleNamespace(
+            time_limit_s=20.0, seed=0, plan_days=1, calendar="auto", location_model="auto"
+        )
     )
     plan_module.build_plan(scenario, started=0.0)  # type: ignore[arg-type]
     assert budgets == [("sites", plan_module.MIN_SITES_S), ("day 1", plan_module.MIN_DAY_S)]
@@ -693,7 +697,9 @@ def test_time_limit_used_up_by_loading_gives_minimum_times(
 
 def test_sites_stage_alone_gets_all_the_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
     _, budgets = _fake_pipeline(monkeypatch, 5.0, [99])
-    scenario = SimpleNamespace(solver=SimpleNamespace(time_limit_s=30.0, seed=0, plan_days=1))
+    scenario = SimpleNamespace(
+        solver=SimpleNamespace(time_limit_s=30.0, seed=0, plan_days=1, location_model="auto")
+    )
     plan_module.build_plan(scenario, stage="sites", started=0.0)  # type: ignore[arg-type]
     assert budgets == [("sites", pytest.approx(25.0))]
 
