@@ -321,6 +321,9 @@ def test_ctrl_c_stops_a_60_s_solve_within_seconds(mode: str) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # as in a terminal: a shell's background job (e.g. CI started with `&`) passes
+        # SIGINT on ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
