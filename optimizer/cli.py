@@ -147,28 +147,32 @@ def _add_solver_options(parser: argparse.ArgumentParser) -> None:
         help="route N consecutive days, 1-7 (default: the scenario's plan_days); "
         "the days share the time limit",
     )
-    parser.add_argument(
+    for flag, choices, what in _SOLVER_CHOICES:
+        parser.add_argument(flag, choices=choices, default=None, help=what)
+
+
+#: Command-line overrides of [solver] keys: flag, choices, help.
+_SOLVER_CHOICES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (
         "--location-model",
-        choices=("auto", "two-tier", "cflp", "p-median", "routes"),
-        default=None,
-        help="site model: auto, two-tier, cflp, p-median or routes (compares the site options "
+        ("auto", "two-tier", "cflp", "p-median", "routes"),
+        "site model: auto, two-tier, cflp, p-median or routes (compares the site options "
         "by the collection routes they induce); default: the scenario's [solver] location_model",
-    )
-    parser.add_argument(
+    ),
+    (
         "--engine",
-        choices=("auto", "ortools", "pyvrp"),
-        default=None,
-        help="routing engine: auto races OR-Tools and PyVRP and keeps the cheaper verified "
+        ("auto", "ortools", "pyvrp"),
+        "routing engine: auto races OR-Tools and PyVRP and keeps the cheaper verified "
         "plan; ortools or pyvrp forces one (default: the scenario's [solver] engine)",
-    )
-    parser.add_argument(
+    ),
+    (
         "--calendar",
-        choices=("auto", "chosen", "fixed"),
-        default=None,
-        help="which days a container emptied every k days is collected on: chosen (compact "
+        ("auto", "chosen", "fixed"),
+        "which days a container emptied every k days is collected on: chosen (compact "
         "areas of equal work, even days), fixed (a stable hash of the point id), auto "
         "(chosen for several days; default: the scenario's [solver] calendar)",
-    )
+    ),
+)
 
 
 def _add_out(parser: argparse.ArgumentParser, default: str | None = None) -> None:
