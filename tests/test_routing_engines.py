@@ -222,11 +222,6 @@ def test_same_seed_same_routes() -> None:
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (
-            lambda p: {"vehicles": (dataclasses.replace(p.vehicles[0], day_capacity_kg=2000),)},
-            "day capacity",
-        ),
-        (lambda p: {"vehicles": (dataclasses.replace(p.vehicles[0], max_stops=3),)}, "3 stops"),
         (lambda p: {"service_s": np.r_[60, p.service_s[1:]]}, "service time"),
         (
             lambda p: {
@@ -256,10 +251,69 @@ def test_balance_is_declined_and_the_plan_says_so() -> None:
     assert "pyvrp declined: balanced" in plan.engine_note
 
 
-def test_non_binding_day_capacity_is_not_declined() -> None:
+def test_non_binding_day_capacity_is_not_restricted() -> None:
     p = no_break(waste_problem())
     v = dataclasses.replace(p.vehicles[0], day_capacity_kg=10**6, max_stops=50)
-    assert pe.supports(p.replace(vehicles=(v,))) is None
+    q = p.replace(vehicles=(v,))
+    assert pe.supports(q) is None
+    assert pe.trip_limit(q, v) is None and pe.checked_afterwards(q) == []
+    assert engines.terms(engines.PYVRP, q) == []
+
+
+def test_day_capacity_is_held_as_fewer_lighter_trips() -> None:
+    """2,000 kg a day on 1,500 kg trucks: at most two trips of 1,000 kg, so no plan of
+    the mapping can break the day capacity; the plan says how it was stated."""
+    p = no_break(waste_problem())
+    v = dataclasses.replace(p.vehicles[0], day_capacity_kg=2000)
+    fleet = (v, dataclasses.replace(v, id="T2"))
+    q = p.replace(vehicles=fleet)
+    assert pe.supports(q) is None
+    assert pe.trip_limit(q, v) == pe.TripLimit(2, 1000, v.capacity_l)
+    (vt,) = pe.build_data(q, q.stops).data.vehicle_types()
+    assert vt.capacity[0] == 1000 and vt.max_reloads == 2
+    plan = solve_routes(q, time_limit_s=2 * LIMIT_S, engine=engines.PYVRP)
+    assert verify_routes(q, plan) == [] and not plan.unserved
+    for r in plan.routes:
+        assert sum(int(q.demand_kg[x.node]) for x in r.visits if x.kind == "stop") <= 2000
+    assert "day capacity held as at most 2 trips of at most 1000 kg" in plan.engine_note
+
+
+def test_binding_stop_limit_is_left_to_the_verifier() -> None:
+    """Three stops a truck: PyVRP does not state the limit, so its plan goes through
+    the verifier, and the chosen plan keeps the limit whichever engine made it."""
+    p = no_break(waste_problem())
+    v = dataclasses.replace(p.vehicles[0], max_stops=3)
+    q = p.replace(vehicles=tuple(dataclasses.replace(v, id=f"T{k}") for k in range(3)))
+    assert engines.declines(engines.PYVRP, q) is None
+    assert pe.checked_afterwards(q) and "3 stops a day" in pe.checked_afterwards(q)[0]
+    plan = solve_routes(q, time_limit_s=2 * LIMIT_S)
+    assert verify_routes(q, plan) == [] and not plan.unserved
+    assert all(sum(x.kind == "stop" for x in r.visits) <= 3 for r in plan.routes)
+    if plan.engine == engines.PYVRP:
+        assert "checked afterwards" in plan.engine_note
+
+
+def test_stop_limit_beyond_the_shift_cannot_bind() -> None:
+    """Four 10-minute services do not fit a 30-minute shift: a limit of 3 cannot bind."""
+    p = no_break(waste_problem())
+    v = dataclasses.replace(p.vehicles[0], max_stops=3, shift_s=1800)
+    assert not pe.stop_limit_may_bind(p.replace(vehicles=(v,)), v)
+
+
+def test_leftover_time_improves_pyvrps_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With unload trips PyVRP keeps a reserve; when its plan verifies OR-Tools spends
+    the reserve starting from it, and the cheaper of the two is kept."""
+    monkeypatch.setattr(engines, "POLISH_MIN_S", 0.3)
+    p = no_break(waste_problem())
+    plan = solve_routes(p, time_limit_s=2.0)
+    assert verify_routes(p, plan) == []
+    first = pe.solve(p, 2.0 * engines.PYVRP_SHARE_WITH_UNLOADS, seed=0)
+    assert first is not None
+    assert engines.plan_cost(p, plan) <= engines.plan_cost(p, first) + 1e-6
+    if plan.engine == engines.ORTOOLS:
+        assert "started from pyvrp's plan" in plan.engine_note
+    else:
+        assert "ortools lost" in plan.engine_note
 
 
 # --------------------------------------------------------- breaks afterwards
@@ -407,12 +461,16 @@ def test_solomon_prefix_goes_to_pyvrp(shared_data: Any) -> None:
     assert not plan.unserved
 
 
-def test_kim_is_declined_for_its_day_capacity(shared_data: Any) -> None:
+def test_kim_day_capacity_is_held_by_trips(shared_data: Any) -> None:
+    """Kim's 102: 280 yd3 a trip, 400 a day: PyVRP states it as two trips of 200."""
     from optimizer.routing.readers import read_kim
 
     inst = read_kim(shared_data / "waste" / "kim2006_wcvrptw" / "102_stop.txt")
-    reason = engines.declines(engines.PYVRP, inst.problem)
-    assert reason is not None and "day capacity" in reason
+    p = inst.problem
+    assert engines.declines(engines.PYVRP, p) is None
+    assert pe.trip_limit(p, p.vehicles[0]) == pe.TripLimit(2, 0, 20_000)
+    plan = solve_routes(p, time_limit_s=3.0)
+    assert verify_routes(p, plan) == [] and not plan.unserved
 
 
 # ------------------------------------------------------------------ plan.json

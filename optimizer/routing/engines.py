@@ -11,7 +11,11 @@ did not (:attr:`RoutePlan.engine`, :attr:`RoutePlan.engine_note`).
 * one process: the engine that measured better for the problem (:func:`preferred`):
   PyVRP where it states the problem exactly, else OR-Tools; the other one gets the
   time left (at least :data:`FALLBACK_MIN_S`) when the first crashes, finds nothing or
-  fails verification.
+  fails verification. Where PyVRP keeps time in reserve (unload trips, rules left to
+  the verifier) and its plan is good, OR-Tools spends the reserve improving that plan.
+
+Where PyVRP states a rule more strictly than the problem (a day capacity as a cap on
+trips) or leaves it to the verifier (a stop limit), the plan's note says so.
 
 An engine that crashes or whose plan fails verification is logged with its name, and
 the other engine's verified plan is used.
@@ -44,10 +48,12 @@ PYVRP = pyvrp_engine.NAME
 ENGINES = (ORTOOLS, PYVRP)
 GRACE_S = 5.0  # an engine process still busy this long after the limit is terminated
 FALLBACK_MIN_S = 1.0  # least time for the second engine when the first one failed
-#: With one process, PyVRP's share of the time on problems with unload trips, the rest
-#: kept for OR-Tools should PyVRP find no plan the verifier accepts (Astana's areas:
-#: 9 of 32 fell back, and had only a second left before).
+#: With one process, PyVRP's share of the time on problems with unload trips or rules
+#: left to the verifier, the rest kept for OR-Tools should PyVRP find no plan the
+#: verifier accepts (Astana's areas: 9 of 32 fell back, and had only a second left
+#: before). When PyVRP's plan is good, OR-Tools spends the rest improving it.
 PYVRP_SHARE_WITH_UNLOADS = 0.7
+POLISH_MIN_S = 2.0  # least time left worth an OR-Tools run from PyVRP's plan
 START_S = 0.2  # process start-up (fork) taken from each racer's limit
 
 
@@ -121,6 +127,14 @@ def approximation(engine: str, problem: RoutingProblem) -> str | None:
     if engine == PYVRP and pyvrp_engine.has_breaks(problem):
         return "driver breaks inserted afterwards into routes planned with shorter shifts"
     return None
+
+
+def terms(engine: str, problem: RoutingProblem) -> list[str]:
+    """How ``engine`` states ``problem`` where it is not word for word: stricter rules
+    (its plans stay feasible) and rules left to the verifier."""
+    if engine != PYVRP:
+        return []
+    return pyvrp_engine.restrictions(problem) + pyvrp_engine.checked_afterwards(problem)
 
 
 #: From this many stops PyVRP goes first even when breaks must be inserted afterwards.
@@ -259,23 +273,32 @@ def solve_with_engines(
     if workers >= 2 and len(order) >= 2:
         outcomes = [_checked(problem, o) for o in _race(order, job)]
     else:
-        outcomes = []
-        for k, name in enumerate(order):
-            left = time_limit_s - (time.perf_counter() - t0)
-            share = (
-                PYVRP_SHARE_WITH_UNLOADS
-                if name == PYVRP and len(order) > 1 and problem.facilities
-                else 1.0
-            )
-            budget = max(FALLBACK_MIN_S, left) if k else time_limit_s * share
-            outcome = _checked(
-                problem, _attempt(name, dataclasses.replace(job, time_limit_s=budget))
-            )
-            outcomes.append(outcome)
-            if outcome.plan is not None:
-                break
-            log.info("routing engine %s: %s; trying the next engine", name, outcome.note)
+        outcomes = _in_turn(problem, order, job, t0)
     return _pick(problem, outcomes, notes, len(unserved))
+
+
+def _in_turn(problem: RoutingProblem, order: Sequence[str], job: Job, t0: float) -> list[Outcome]:
+    """One process: the engines in ``order`` until one has a verified plan; OR-Tools
+    then spends the time left improving PyVRP's plan (GLS from it)."""
+    outcomes: list[Outcome] = []
+    for k, name in enumerate(order):
+        left = job.time_limit_s - (time.perf_counter() - t0)
+        guarded = bool(problem.facilities or pyvrp_engine.checked_afterwards(problem))
+        share = PYVRP_SHARE_WITH_UNLOADS if name == PYVRP and len(order) > 1 and guarded else 1.0
+        budget = max(FALLBACK_MIN_S, left) if k else job.time_limit_s * share
+        outcome = _checked(problem, _attempt(name, dataclasses.replace(job, time_limit_s=budget)))
+        outcomes.append(outcome)
+        if outcome.plan is not None:
+            break
+        log.info("routing engine %s: %s; trying the next engine", name, outcome.note)
+    last = outcomes[-1]
+    left = job.time_limit_s - (time.perf_counter() - t0)
+    if last.engine == PYVRP and last.plan is not None and ORTOOLS in order and left >= POLISH_MIN_S:
+        polish = dataclasses.replace(job, time_limit_s=left, initial=last.plan.sequences())
+        polished = _checked(problem, _attempt(ORTOOLS, polish))
+        if polished.plan is not None:
+            outcomes.append(dataclasses.replace(polished, note="started from pyvrp's plan"))
+    return outcomes
 
 
 def _pick(
@@ -302,7 +325,8 @@ def _pick(
         else:
             notes.append(f"{o.engine} {o.note}")
     repaired = approximation(best.engine, problem)
-    if repaired:
-        notes.insert(0, f"{best.engine}: {repaired}")
+    stated = [f"{best.engine}: {t}" for t in terms(best.engine, problem)]
+    own = [f"{best.engine}: {best.note}"] if best.note else []
+    notes[:0] = own + ([f"{best.engine}: {repaired}"] if repaired else []) + stated
     log.info("routing engine %s chosen%s", best.engine, f" ({'; '.join(notes)})" if notes else "")
     return dataclasses.replace(best.plan, engine=best.engine, engine_note="; ".join(notes))

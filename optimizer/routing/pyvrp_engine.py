@@ -21,9 +21,16 @@ The mapping (every part exact, or :func:`supports` declines with the reason):
 * several depots, a mixed fleet (one vehicle type per group of equal trucks) and
   speed factors (one duration matrix per factor).
 
-Not stated by PyVRP: driver breaks (the engine solves the problem with room left for
-them and inserts them afterwards, :mod:`breaks`), day capacities and stop counts
-across trips (declined when they can bind), balanced routes and depot service times.
+Not stated by PyVRP as such:
+
+* driver breaks: the engine solves the problem with room left for them and inserts
+  them afterwards (:mod:`breaks`);
+* a day capacity across unload trips (PyVRP's loads restart at every unload): held as
+  a cap on trips and their loads (:func:`trip_limit`), a restriction, never a
+  relaxation;
+* a stop limit per day that could bind: left to the verifier, which refuses a plan
+  over it (:func:`checked_afterwards`);
+* balanced routes and depot service times: declined.
 """
 
 from __future__ import annotations
@@ -77,10 +84,110 @@ def _reload_sites(problem: RoutingProblem, carried: set[str | None]) -> tuple[li
     return sites, exact
 
 
+@dataclasses.dataclass(frozen=True)
+class TripLimit:
+    """A day capacity held as at most ``trips`` loaded trips of at most ``kg``/``litres``
+    each: any plan within it keeps the day capacity (a restriction, never a relaxation)."""
+
+    trips: int
+    kg: int
+    litres: int
+
+    def text(self, vehicle: Vehicle) -> str:
+        per_trip = [
+            f"{q} {u}"
+            for q, cap, u in (
+                (self.kg, vehicle.capacity_kg, "kg"),
+                (self.litres, vehicle.capacity_l, "l"),
+            )
+            if q < cap
+        ]
+        smaller = f" of at most {' and '.join(per_trip)}" if per_trip else ""
+        return f"truck {vehicle.id}: day capacity held as at most {self.trips} trips{smaller}"
+
+
+def trip_limit(problem: RoutingProblem, vehicle: Vehicle) -> TripLimit | None:
+    """How PyVRP keeps ``vehicle``'s day capacity, or None where it cannot bind.
+
+    PyVRP's loads restart at every unload, so a day capacity is stated as the fewest
+    trips that can carry it, ``T = ceil(day / capacity)``, each at most ``day // T``:
+    ``T`` such trips never exceed the day (e.g. Kim's 102: 280 yd3 a trip, 400 a day:
+    two trips of 200).
+    """
+    p = problem
+    if not p.facilities:
+        return None  # one trip: the per-trip capacity is the day's
+    may = [s for s in p.stops if p.vehicle_may_serve(vehicle, s)]
+    trips = p.max_unload_trips
+    binding = []
+    for day, cap, dim in (
+        (vehicle.day_capacity_kg, vehicle.capacity_kg, p.demand_kg),
+        (vehicle.day_capacity_l, vehicle.capacity_l, p.demand_l),
+    ):
+        total = int(dim[may].sum()) if may else 0
+        binding.append(day is not None and day < min(cap * trips, total))
+    if not any(binding):
+        return None
+    need = 1
+    for bind, day, cap in zip(
+        binding,
+        (vehicle.day_capacity_kg, vehicle.day_capacity_l),
+        (vehicle.capacity_kg, vehicle.capacity_l),
+        strict=True,
+    ):
+        if bind and day is not None:
+            need = max(need, -(-day // max(cap, 1)))
+    need = min(need, trips)
+
+    def per_trip(bind: bool, day: int | None, cap: int) -> int:
+        return min(cap, day // need) if bind and day is not None else cap
+
+    return TripLimit(
+        need,
+        per_trip(binding[0], vehicle.day_capacity_kg, vehicle.capacity_kg),
+        per_trip(binding[1], vehicle.day_capacity_l, vehicle.capacity_l),
+    )
+
+
+def stop_limit_may_bind(problem: RoutingProblem, vehicle: Vehicle) -> bool:
+    """Whether ``vehicle``'s stop limit could bind: it is below the stops it may serve
+    and the services of one more stop than the limit fit in its shift."""
+    p = problem
+    if vehicle.max_stops is None:
+        return False
+    may = [s for s in p.stops if p.vehicle_may_serve(vehicle, s)]
+    if vehicle.max_stops >= len(may):
+        return False
+    shortest = np.sort(p.service_s[may])[: vehicle.max_stops + 1]
+    return int(shortest.sum()) <= vehicle.shift_s - vehicle.break_s
+
+
+def checked_afterwards(problem: RoutingProblem) -> list[str]:
+    """What the mapping does not state but the verifier checks in PyVRP's plan (a plan
+    breaking it is refused and the other engine's is used)."""
+    return [
+        f"truck {v.id}: the limit of {v.max_stops} stops a day is checked afterwards"
+        for v in problem.vehicles
+        if stop_limit_may_bind(problem, v)
+    ]
+
+
+def restrictions(problem: RoutingProblem) -> list[str]:
+    """Where the mapping is stricter than the problem (its plans stay feasible)."""
+    out = []
+    for v in problem.vehicles:
+        limit = trip_limit(problem, v)
+        if limit is not None:
+            out.append(limit.text(v))
+    return out
+
+
 def supports(problem: RoutingProblem, *, balance: bool = False) -> str | None:
     """Why PyVRP cannot state ``problem`` exactly (None when it can).
 
-    Driver breaks are not a reason: they are inserted afterwards (see the module).
+    Driver breaks are not a reason: they are inserted afterwards (see the module); nor
+    are day capacities (held by :func:`trip_limit`) and stop limits (checked by the
+    verifier, :func:`checked_afterwards`).
     """
     if balance:
         return "balanced route lengths are not in PyVRP's objective"
@@ -90,21 +197,8 @@ def supports(problem: RoutingProblem, *, balance: bool = False) -> str | None:
     ):
         return "a depot has a service time, which PyVRP does not give garages"
     for v in problem.vehicles:
-        may = [s for s in stops if problem.vehicle_may_serve(v, s)]
-        trips = problem.max_unload_trips if problem.facilities else 1
-        for day, cap, dim in (
-            (v.day_capacity_kg, v.capacity_kg, problem.demand_kg),
-            (v.day_capacity_l, v.capacity_l, problem.demand_l),
-        ):
-            total = int(dim[may].sum()) if may else 0
-            if day is not None and day < min(cap * trips, total):
-                return (
-                    f"truck {v.id}: its day capacity ({day}) can bind across unload trips; "
-                    "PyVRP's loads restart at every unload"
-                )
-        if v.max_stops is not None and v.max_stops < len(may):
-            return f"truck {v.id}: a limit of {v.max_stops} stops a day is not in PyVRP"
         if problem.facilities:
+            may = [s for s in stops if problem.vehicle_may_serve(v, s)]
             _, exact = _reload_sites(problem, _carried(problem, v, may))
             if not exact:
                 return (
@@ -191,8 +285,12 @@ def build_data(problem: RoutingProblem, stops: Sequence[int]) -> Mapping:
         out = ([int(p.demand_kg[s])] if use_kg else []) + ([int(p.demand_l[s])] if use_l else [])
         return out + [1 if k == c else 0 for k in range(len(classes))]
 
+    limits = {v.id: trip_limit(p, v) for v in p.vehicles}
+
     def capacity(v: Vehicle) -> list[int]:
-        out = ([v.capacity_kg] if use_kg else []) + ([v.capacity_l] if use_l else [])
+        limit = limits[v.id]
+        kg, litres = (limit.kg, limit.litres) if limit else (v.capacity_kg, v.capacity_l)
+        out = ([kg] if use_kg else []) + ([litres] if use_l else [])
         return out + [
             n if v.id in members else 0 for members, n in zip(classes, counts, strict=True)
         ]
@@ -244,6 +342,8 @@ def build_data(problem: RoutingProblem, stops: Sequence[int]) -> Mapping:
         v = members[0]
         early, late = p.departure_window(v)
         sites, _ = _reload_sites(p, _carried(p, v, client_node)) if facilities else ([], True)
+        limit = limits[v.id]
+        trips = limit.trips if limit else p.max_unload_trips
         types.append(
             pyvrp.VehicleType(
                 num_available=len(members),
@@ -259,7 +359,7 @@ def build_data(problem: RoutingProblem, stops: Sequence[int]) -> Mapping:
                 unit_duration_cost=round(v.cost_per_h * scale / 3600),
                 profile=factors.index(v.speed_factor),
                 reload_depots=[depot_index[f] for f in sites],
-                max_reloads=p.max_unload_trips if sites else 0,
+                max_reloads=trips if sites else 0,
                 name=v.id,
             )
         )
