@@ -33,7 +33,7 @@ from optimizer.stages.assemble import SCHEMA_VERSION, DayRoutes, Stage, assemble
 from optimizer.stages.calendar import FIXED, CalendarMode, plan_calendar
 from optimizer.stages.prepare import Prepared, load_road_network, prepare
 from optimizer.stages.routes import solve_day_routes
-from optimizer.stages.site_options import solve_sites_by_routes
+from optimizer.stages.site_options import DayOne, day_one_for_plan, sites_and_day_one
 from optimizer.stages.sites import solve_sites
 
 log = logging.getLogger("optimizer")
@@ -60,6 +60,9 @@ def demo_scenario_path() -> Path:
 SITES_SHARE = 0.2  # of the time left after loading, for the site model in a full plan
 # location_model = "routes": the site options are routed too (optimizer.stages.site_options)
 SITES_SHARE_ROUTES = 0.6
+# ... and in a one-day plan the chosen option's routes are the plan's: almost all of it
+# (the rest routes day 1 again only if the option's day left stops out)
+SITES_SHARE_ROUTES_ONE_DAY = 0.9
 MIN_SITES_S = 1.0  # the least a solver is given, even when loading used up the limit
 MIN_DAY_S = 1.0
 
@@ -72,6 +75,15 @@ def seconds_for(deadline: float, now: float, *, share: float = 1.0, parts: int =
 def _budget(deadline: float, *, share: float = 1.0, parts: int = 1, floor: float) -> float:
     """Seconds for the next solve: its part of what is left, never below ``floor``."""
     return max(floor, seconds_for(deadline, time.perf_counter(), share=share, parts=parts))
+
+
+def _sites_share(stage: Stage, by_routes: bool, days: int) -> float:
+    """The site stage's share of the time left: all of it when it is the stage asked for."""
+    if stage != "plan":
+        return 1.0
+    if not by_routes:
+        return SITES_SHARE
+    return SITES_SHARE_ROUTES_ONE_DAY if days == 1 else SITES_SHARE_ROUTES
 
 
 def calendar_mode(scenario: Scenario, days: int) -> CalendarMode:
@@ -121,13 +133,19 @@ def build_plan(
             limit,
         )
     sites = None
+    day_one: DayOne | None = None
     if stage in ("plan", "sites"):
         by_routes = scenario.solver.location_model == "routes"
-        share = 1.0 if stage != "plan" else SITES_SHARE_ROUTES if by_routes else SITES_SHARE
+        share = _sites_share(stage, by_routes, days)
         budget = _budget(deadline, share=share, floor=MIN_SITES_S)
         progress.report(f"sites ({budget:.0f} s)…")
-        solve = solve_sites_by_routes if by_routes else solve_sites
-        sites = solve(prep, time_limit_s=budget, seed=seed)
+        if by_routes:
+            sites, routed_option = sites_and_day_one(prep, time_limit_s=budget, seed=seed)
+            # a plan of several days routes day 1 anew, on its calendar
+            one_day_plan = stage == "plan" and days == 1
+            day_one = day_one_for_plan(prep, routed_option) if one_day_plan else None
+        else:
+            sites = solve_sites(prep, time_limit_s=budget, seed=seed)
         open_ids = set(sites.decision.open_ids)
     elif open_sites is not None:
         open_ids = set(open_sites)
@@ -140,6 +158,10 @@ def build_plan(
             prep, open_ids, days=days, mode=calendar_mode(scenario, days), seed=seed
         )
         for day in range(1, days + 1):
+            if day == 1 and day_one is not None:
+                progress.report("routes day 1: those of the chosen site option")
+                routed.append(DayRoutes(1, day_one.problem, day_one.plan, day_one.node_loc))
+                continue
             budget = _budget(deadline, parts=days - day + 1, floor=MIN_DAY_S)
             progress.report(f"routes day {day} of {days} ({budget:.0f} s)…")
             problem, plan, node_loc = solve_day_routes(

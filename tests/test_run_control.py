@@ -656,7 +656,14 @@ def _fake_pipeline(
     monkeypatch.setattr(plan_module, "time", clock)
     monkeypatch.setattr(plan_module, "prepare", prepare)
     monkeypatch.setattr(plan_module, "solve_sites", solve_sites)
+
+    def sites_and_day_one(prep: Any, *, time_limit_s: float, seed: int) -> Any:
+        sites = solve_sites(prep, time_limit_s=time_limit_s, seed=seed)
+        return sites, SimpleNamespace(problem="P", plan="R", node_loc=[])
+
     monkeypatch.setattr(plan_module, "solve_day_routes", solve_day_routes)
+    monkeypatch.setattr(plan_module, "sites_and_day_one", sites_and_day_one)
+    monkeypatch.setattr(plan_module, "day_one_for_plan", lambda _prep, day_one: day_one)
     monkeypatch.setattr(plan_module, "assemble_plan", lambda *_, **__: {})
     monkeypatch.setattr(plan_module, "plan_calendar", lambda *_, **__: plan_module.FIXED)
     return clock, budgets
@@ -693,6 +700,24 @@ def test_time_limit_used_up_by_loading_gives_minimum_times(
     plan_module.build_plan(scenario, started=0.0)  # type: ignore[arg-type]
     assert budgets == [("sites", plan_module.MIN_SITES_S), ("day 1", plan_module.MIN_DAY_S)]
     assert "loading took the whole time limit" in caplog.text
+
+
+def test_routes_site_model_hands_its_day_one_to_a_one_day_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """location_model = "routes": the options get 90 % of a one-day plan's time and the
+    chosen option's day 1 is the plan's (not routed again); with several days they get
+    60 % and every day is routed on its calendar."""
+    _, budgets = _fake_pipeline(monkeypatch, 10.0, [99])
+    solver = SimpleNamespace(
+        time_limit_s=110.0, seed=0, plan_days=1, calendar="auto", location_model="routes"
+    )
+    plan_module.build_plan(SimpleNamespace(solver=solver), started=0.0)  # type: ignore[arg-type]
+    assert budgets == [("sites", pytest.approx(90.0))]
+    _, budgets = _fake_pipeline(monkeypatch, 10.0, [99, 99, 99])
+    plan_module.build_plan(SimpleNamespace(solver=solver), days=2, started=0.0)  # type: ignore[arg-type]
+    assert [name for name, _ in budgets] == ["sites", "day 1", "day 2"]
+    assert budgets[0][1] == pytest.approx(60.0)
 
 
 def test_sites_stage_alone_gets_all_the_time_left(monkeypatch: pytest.MonkeyPatch) -> None:

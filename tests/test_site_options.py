@@ -73,6 +73,12 @@ def test_routes_model_lists_options_and_keeps_the_best_routed(tmp_path: Path) ->
         best["unserved_stops"],
         best["present_cost_with_fleet_kzt"],
     )
+    # a one-day plan keeps the chosen option's routed day rather than routing it again
+    (day,) = plan["kpis"]["route_kpis_by_day"]
+    assert (day["vehicles_used"], round(day["cost_kzt"])) == (
+        best["trucks"],
+        best["route_cost_kzt"],
+    )
     # without a sorting site the dry stream has nowhere to go: refused, with the reason
     refused = [o for o in options if o["status"] == "refused"]
     assert refused and "dry_recyclables" in refused[0]["reason"]

@@ -25,9 +25,9 @@ import numpy as np
 from optimizer import progress
 from optimizer.errors import InfeasibleError, InputError, VerificationError
 from optimizer.plan_types import SiteOption
-from optimizer.routing import RoutePlan, RoutingProblem
+from optimizer.routing import RoutePlan, RoutingProblem, verify_routes
 from optimizer.routing.cost import route_cost
-from optimizer.stages.prepare import Prepared
+from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.routes import routing_problem, solve_day_routes
 from optimizer.stages.sites import (
     SitePlan,
@@ -68,6 +68,17 @@ class Option:
     refused: str = ""  # why the site model, the estimate or the routes found no plan
     estimate_kzt_per_day: float | None = None
     routed: RoutedDay | None = None
+    day_one: DayOne | None = None  # the routes behind ``routed``
+
+
+@dataclass(frozen=True)
+class DayOne:
+    """Day 1 as routed for the chosen option, ready for the plan when it serves every
+    stop (or the scenario allows unserved ones): the plan then does not route it again."""
+
+    problem: RoutingProblem
+    plan: RoutePlan
+    node_loc: list[Location]
 
 
 def candidate_ids(prep: Prepared) -> list[str]:
@@ -142,7 +153,9 @@ def _routed(prep: Prepared, option: Option, seconds: float, seed: int) -> Option
     )
     open_ids = set(option.sites.decision.open_ids)
     try:
-        problem, plan, _ = solve_day_routes(listing, open_ids, time_limit_s=seconds, seed=seed)
+        problem, plan, node_loc = solve_day_routes(
+            listing, open_ids, time_limit_s=seconds, seed=seed
+        )
     except (InfeasibleError, InputError, VerificationError) as exc:
         return dataclasses.replace(option, refused=f"routes: {exc}")
     cost = _route_cost(problem, plan)
@@ -154,7 +167,7 @@ def _routed(prep: Prepared, option: Option, seconds: float, seed: int) -> Option
         unserved=len(plan.unserved),
         present_cost_kzt=present_cost_with_fleet(prep.scenario, option.sites.kpis, cost),
     )
-    return dataclasses.replace(option, routed=day)
+    return dataclasses.replace(option, routed=day, day_one=DayOne(problem, plan, node_loc))
 
 
 def _estimated_present_cost(prep: Prepared, option: Option) -> float:
@@ -178,6 +191,27 @@ def _site_plan(prep: Prepared, candidates: frozenset[str], seconds: float, seed:
 def solve_sites_by_routes(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
     """The site plan whose induced day-1 routes serve the most stops at the least present
     cost with the fleet, among the options (see the module); its ``options`` list all."""
+    return sites_and_day_one(prep, time_limit_s=time_limit_s, seed=seed)[0]
+
+
+def day_one_for_plan(prep: Prepared, day_one: DayOne | None) -> DayOne | None:
+    """The chosen option's day-1 routes stated for the plan's own problem and verified
+    against it; None when they leave stops out that the scenario must serve."""
+    if day_one is None:
+        return None
+    allowed = prep.scenario.solver.allow_unserved
+    if day_one.plan.unserved and not allowed:
+        return None
+    problem = day_one.problem if allowed else day_one.problem.replace(drop_penalty=None)
+    if verify_routes(problem, day_one.plan):
+        return None  # cannot happen for a verified day; the plan then routes it anew
+    return DayOne(problem, day_one.plan, day_one.node_loc)
+
+
+def sites_and_day_one(
+    prep: Prepared, *, time_limit_s: float, seed: int
+) -> tuple[SitePlan, DayOne | None]:
+    """:func:`solve_sites_by_routes` and the chosen option's day-1 routes."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
     sets = option_sets(prep, seconds=max(1.0, SITE_MODELS_SHARE * time_limit_s / 4), seed=seed)
@@ -222,11 +256,12 @@ def solve_sites_by_routes(prep: Prepared, *, time_limit_s: float, seed: int) -> 
         ", ".join(best.candidates) or "no new site",
     )
     records = [_record(prep, o, o is best) for o in options]
-    return dataclasses.replace(
+    plan = dataclasses.replace(
         best.sites,
         options=records,
         assumptions=[*best.sites.assumptions, _method_note(len(options), len(tried))],
     )
+    return plan, best.day_one
 
 
 def _method_note(appraised: int, routed: int) -> str:
