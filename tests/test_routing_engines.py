@@ -23,6 +23,7 @@ from optimizer.errors import InfeasibleError
 from optimizer.plan_upgrade import upgrade_plan
 from optimizer.routing import engines
 from optimizer.routing import pyvrp_engine as pe
+from optimizer.routing.breaks import timed_route
 from optimizer.routing.interrupt import Interrupted, clear_stop, request_stop
 from optimizer.routing.problem import RoutingProblem
 from optimizer.routing.result import RoutePlan, VisitKind
@@ -351,7 +352,7 @@ def _one_route_per_stop(p: RoutingProblem) -> RoutePlan:
             (1, "unload"),
             (v.end, "depot_end"),
         ]
-        route = pe.timed_route(p, v, nodes, 7 * H)
+        route = timed_route(p, v, nodes, 7 * H)
         assert route is not None
         routes.append(route)
     return RoutePlan("feasible", 0.0, tuple(routes), (), 0.0)

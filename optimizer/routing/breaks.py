@@ -6,6 +6,9 @@ back soonest. The decoder uses it for every route: OR-Tools' cumul values are on
 *a* feasible schedule (with no cost per hour nothing makes them early, so a truck
 could wait hours or reach its first stop late for no reason).
 
+:func:`timed_route` builds a route from its nodes this way (PyVRP's plans, trips moved
+between trucks).
+
 On some long routes OR-Tools' break intervals reject even a warm start that is
 feasible (the independent verifier accepts it). Then we solve a tightened problem
 without break intervals: shifts, depot and facility closing times and every window
@@ -24,7 +27,7 @@ import numpy as np
 
 from optimizer.routing.cost import route_cost
 from optimizer.routing.problem import RoutingProblem, Vehicle
-from optimizer.routing.result import Route, RoutePlan, Visit
+from optimizer.routing.result import Route, RoutePlan, Visit, VisitKind
 
 
 def tightened(problem: RoutingProblem, margin_s: int = 0) -> RoutingProblem:
@@ -175,6 +178,35 @@ def earliest_schedule(
         if best_key is None or key < best_key:
             best, best_key, best_leg = times, key, leg
     return None if best is None else _visits(r, vehicle, best, best_leg)
+
+
+def timed_route(
+    problem: RoutingProblem, vehicle: Vehicle, nodes: list[tuple[int, VisitKind]], start: int
+) -> Route | None:
+    """A route over ``nodes`` (kind per node) at its earliest times when leaving at
+    ``start``; unloads with nothing on board are dropped. None when it cannot be timed."""
+    p = problem
+    visits: list[Visit] = []
+    kg = litres = dist = 0
+    prev = nodes[0][0]
+    for node, kind in nodes:
+        if kind == "unload" and kg == 0 and litres == 0 and visits:
+            continue  # an empty trip: no unload to make
+        dist += int(p.distance_m[prev, node])
+        if kind == "stop":
+            kg += int(p.demand_kg[node])
+            litres += int(p.demand_l[node])
+        elif kind == "unload":
+            kg = litres = 0
+        service = int(p.service_s[node]) if kind != "depot_end" else 0
+        at = start if kind == "depot_start" else 0
+        visits.append(Visit(node, kind, at, at + service, kg, litres, dist))
+        prev = node
+    timed = earliest_schedule(p, vehicle, visits)
+    if timed is None:
+        return None
+    duration = timed[-1].arrival_s - timed[0].arrival_s
+    return Route(vehicle.id, tuple(timed), dist, duration, route_cost(vehicle, dist, duration))
 
 
 def _retime(problem: RoutingProblem, vehicle: Vehicle, route: Route) -> Route | None:

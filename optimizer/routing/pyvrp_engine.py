@@ -45,11 +45,10 @@ from typing import Any
 import numpy as np
 
 from optimizer.routing import reasons as R
-from optimizer.routing.breaks import earliest_schedule, tightened, with_breaks
-from optimizer.routing.cost import route_cost
+from optimizer.routing.breaks import tightened, timed_route, with_breaks
 from optimizer.routing.interrupt import stop_requested
 from optimizer.routing.problem import RoutingProblem, Vehicle
-from optimizer.routing.result import Route, RoutePlan, Visit, VisitKind
+from optimizer.routing.result import Route, RoutePlan, VisitKind
 
 log = logging.getLogger(__name__)
 
@@ -414,35 +413,6 @@ def search(mapping: Mapping, deadline: float, seed: int) -> Any | None:
 
 
 # ------------------------------------------------------------------- decode
-def timed_route(
-    problem: RoutingProblem, vehicle: Vehicle, nodes: list[tuple[int, VisitKind]], start: int
-) -> Route | None:
-    """A route over ``nodes`` (kind per node) at its earliest times when leaving at
-    ``start``; unloads with nothing on board are dropped. None when it cannot be timed."""
-    p = problem
-    visits: list[Visit] = []
-    kg = litres = dist = 0
-    prev = nodes[0][0]
-    for node, kind in nodes:
-        if kind == "unload" and kg == 0 and litres == 0 and visits:
-            continue  # an empty trip: no unload to make
-        dist += int(p.distance_m[prev, node])
-        if kind == "stop":
-            kg += int(p.demand_kg[node])
-            litres += int(p.demand_l[node])
-        elif kind == "unload":
-            kg = litres = 0
-        service = int(p.service_s[node]) if kind != "depot_end" else 0
-        at = start if kind == "depot_start" else 0
-        visits.append(Visit(node, kind, at, at + service, kg, litres, dist))
-        prev = node
-    timed = earliest_schedule(p, vehicle, visits)
-    if timed is None:
-        return None
-    duration = timed[-1].arrival_s - timed[0].arrival_s
-    return Route(vehicle.id, tuple(timed), dist, duration, route_cost(vehicle, dist, duration))
-
-
 def decode(
     problem: RoutingProblem,
     mapping: Mapping,

@@ -5,7 +5,9 @@ first solution in a useful time. A city day is instead cut into parts of at most
 ``max_stops`` stops: first by which trucks may serve a stop (its stream), then into
 compact areas (balanced k-means on the map). Each part gets the trucks its work
 needs, is solved on its own core, and the routes are put back together. Stops a
-part cannot serve are retried with the trucks left over before being reported.
+part cannot serve are retried with the trucks left over before being reported, and
+the time left moves whole trips from lightly used trucks onto trucks of other areas
+with time to spare (:mod:`optimizer.routing.repack`), so fewer trucks go out.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from optimizer.errors import InfeasibleError, InputError
 from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, solve_routes
 from optimizer.routing import reasons as R
 from optimizer.routing.interrupt import run_inline, run_jobs, stop_on_signals
+from optimizer.routing.repack import repack
 from optimizer.routing.result import Route, Visit
 
 log = logging.getLogger("optimizer")
@@ -36,6 +39,9 @@ DROP_PENALTY = 50_000_000
 
 #: Share of the time limit for the parts; the rest is for stops they left over.
 PARTS_SHARE = 0.8
+#: Share of the time limit kept for moving trips between areas' trucks (measured on an
+#: Astana day: 6 of 114 trucks emptied in 18 s).
+REPACK_SHARE = 0.06
 #: Seconds kept back at the end of the time limit (merging, verification).
 RESERVE_S = 0.5
 #: Seconds a part's process needs besides its search (start-up, checks, sending back).
@@ -357,10 +363,10 @@ def _solve_split(
             R.TRUCK, f"no truck of the fleet may collect stream {problem.stream[s]!r}"
         )
     retry = [s for s in unserved if any(problem.vehicle_may_serve(v, s) for v in spare)]
-    left = deadline - RESERVE_S - time.perf_counter()
-    if retry and spare and left >= MIN_RETRY_S:
+    retry_until = deadline - RESERVE_S - REPACK_SHARE * time_limit_s
+    if retry and spare and retry_until - time.perf_counter() >= MIN_RETRY_S:
         extra = _subproblem(problem, retry, spare, "leftovers")
-        (result,) = _run_parts([extra], seed, 1, deadline - RESERVE_S, deadline, engine)
+        (result,) = _run_parts([extra], seed, 1, retry_until, retry_until + RESERVE_S, engine)
         if isinstance(result, RoutePlan):
             routes += [_map_route(r, extra.nodes) for r in result.routes if r.stops]
             still = {extra.nodes[s] for s, _ in result.unserved}
@@ -370,6 +376,14 @@ def _solve_split(
     for s, why in unserved.items():  # name the whole fleet, not one area's trucks
         if R.category_of(why) == R.FLEET:
             unserved[s] = R.fleet_limit(problem, s)
+    t_repack = time.perf_counter()
+    routes, emptied = repack(problem, routes, deadline=deadline - RESERVE_S)
+    log.info(
+        "moving trips between areas left %d of %d trucks in the garage (%.1f s)",
+        emptied,
+        len(routes) + emptied,
+        time.perf_counter() - t_repack,
+    )
     objective = float(sum(r.cost for r in routes))
     return RoutePlan(
         "feasible",
@@ -379,7 +393,12 @@ def _solve_split(
         round(time.perf_counter() - t0, 3),
         engine="+".join(sorted(engines)) or None,
         engine_note=f"{len(parts)} areas: "
-        + ", ".join(f"{n} by {name}" for name, n in engines.most_common()),
+        + ", ".join(f"{n} by {name}" for name, n in engines.most_common())
+        + (
+            f"; {emptied} trucks emptied by moving their trips to other areas' trucks"
+            if emptied
+            else ""
+        ),
     )
 
 
