@@ -41,6 +41,7 @@ COLUMNS = (
     "bks",
     "gap_pct",
     "feasible",
+    "engine",  # the routing engine whose plan won (ours only; "+" joins areas' engines)
 )
 
 Routes = list[list[int]]  # problem node indices of stops, per used vehicle
@@ -269,6 +270,7 @@ def run_instance(
     distance: int | None = None
     vehicles = 0
     feasible = False
+    engine_used: str | None = None
     if solver == "optimizer" or solver.startswith("optimizer-"):
         from optimizer.routing.solve import solve_routes
         from optimizer.routing.verify import verify_routes
@@ -284,6 +286,7 @@ def run_instance(
                 log.error("%s: %s", instance.name, v)
             feasible = not violations and not plan.unserved
             log.info("%s: engine %s %s", instance.name, plan.engine, plan.engine_note)
+            engine_used = plan.engine
             distance = plan.distance_m
             vehicles = plan.vehicles_used
     elif solver in PEERS:
@@ -321,6 +324,7 @@ def run_instance(
         "bks": instance.bks,
         "gap_pct": round(gap, 3) if gap is not None else None,
         "feasible": feasible,
+        "engine": engine_used,
     }
 
 
