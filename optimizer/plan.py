@@ -142,8 +142,7 @@ def build_plan(
         if by_routes:
             sites, routed_option = sites_and_day_one(prep, time_limit_s=budget, seed=seed)
             # a plan of several days routes day 1 anew, on its calendar
-            one_day_plan = stage == "plan" and days == 1
-            day_one = day_one_for_plan(prep, routed_option) if one_day_plan else None
+            day_one = routed_option if stage == "plan" and days == 1 else None
         else:
             sites = solve_sites(prep, time_limit_s=budget, seed=seed)
         open_ids = set(sites.decision.open_ids)
@@ -158,9 +157,10 @@ def build_plan(
             prep, open_ids, days=days, mode=calendar_mode(scenario, days), seed=seed
         )
         for day in range(1, days + 1):
-            if day == 1 and day_one is not None:
+            reused = day_one_for_plan(prep, day_one, open_ids, calendar) if day == 1 else None
+            if reused is not None:
                 progress.report("routes day 1: those of the chosen site option")
-                routed.append(DayRoutes(1, day_one.problem, day_one.plan, day_one.node_loc))
+                routed.append(DayRoutes(1, reused.problem, reused.plan, reused.node_loc))
                 continue
             budget = _budget(deadline, parts=days - day + 1, floor=MIN_DAY_S)
             progress.report(f"routes day {day} of {days} ({budget:.0f} s)…")

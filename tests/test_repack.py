@@ -107,3 +107,26 @@ def test_a_trip_that_fits_nowhere_whole_is_cut_in_two() -> None:
     assert len(pieces) == 2 and all(t[-1] == 1 for t in pieces)
     left_out = p.replace(drop_penalty=10**6)  # P7 is on no truck in this test
     assert verify_routes(left_out, plan_of(after, ((7, "not in this test"),))) == []
+
+
+def test_a_trip_never_goes_to_a_truck_too_small_for_it() -> None:
+    """T1 carries 2,000 kg a trip, T2 1,500: T1's 1,600 kg trip cannot move to T2 (the
+    loads of a trip travel with it, the truck's capacity does not)."""
+    p = two_trucks(open_windows=True)
+    big = dataclasses.replace(p.vehicles[0], capacity_kg=2000)
+    p = p.replace(vehicles=(big, p.vehicles[1]))
+    before = [
+        build(p, big, start_of(p), [(3, 4, 5, 6, 1)]),
+        build(p, p.vehicles[1], start_of(p), [(7, 8, 9, 1), (10, 2)]),
+    ]
+    assert all(r is not None for r in before)
+    after, emptied = repack(p, before, deadline=time.perf_counter() + 10)  # type: ignore[arg-type]
+    assert [r.vehicle_id for r in after] == ["T1"] and emptied == 1  # T2's trips fit on T1
+    assert verify_routes(p, plan_of(after)) == []
+
+
+def test_repack_stops_at_its_deadline() -> None:
+    p = two_trucks()
+    before = half_days(p)
+    after, emptied = repack(p, before, deadline=time.perf_counter() - 1)
+    assert emptied == 0 and after == before

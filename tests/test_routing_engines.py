@@ -262,21 +262,28 @@ def test_non_binding_day_capacity_is_not_restricted() -> None:
 
 
 def test_day_capacity_is_held_as_fewer_lighter_trips() -> None:
-    """2,000 kg a day on 1,500 kg trucks: at most two trips of 1,000 kg, so no plan of
-    the mapping can break the day capacity; the plan says how it was stated."""
+    """2,800 kg a day on 1,500 kg trucks: at most two trips of 1,400 kg (one full trip
+    would keep only 54 % of the day), so no plan of the mapping can break the day
+    capacity; the plan says how it was stated."""
     p = no_break(waste_problem())
-    v = dataclasses.replace(p.vehicles[0], day_capacity_kg=2000)
+    v = dataclasses.replace(p.vehicles[0], day_capacity_kg=2800)
     fleet = (v, dataclasses.replace(v, id="T2"))
     q = p.replace(vehicles=fleet)
     assert pe.supports(q) is None
-    assert pe.trip_limit(q, v) == pe.TripLimit(2, 1000, v.capacity_l)
+    assert pe.trip_limit(q, v) == pe.TripLimit(2, 1400, v.capacity_l)
     (vt,) = pe.build_data(q, q.stops).data.vehicle_types()
-    assert vt.capacity[0] == 1000 and vt.max_reloads == 2
+    assert vt.capacity[0] == 1400 and vt.max_reloads == 2
     plan = solve_routes(q, time_limit_s=2 * LIMIT_S, engine=engines.PYVRP)
     assert verify_routes(q, plan) == [] and not plan.unserved
     for r in plan.routes:
-        assert sum(int(q.demand_kg[x.node]) for x in r.visits if x.kind == "stop") <= 2000
-    assert "day capacity held as at most 2 trips of at most 1000 kg" in plan.engine_note
+        assert sum(int(q.demand_kg[x.node]) for x in r.visits if x.kind == "stop") <= 2800
+    assert "day capacity held as at most 2 trips of at most 1400 kg" in plan.engine_note
+    # a day of 2,000 kg: one full trip keeps 75 % of the day, two of 1,000 kg 67 % of a trip
+    one = dataclasses.replace(v, day_capacity_kg=2000)
+    assert pe.trip_limit(q.replace(vehicles=(one,)), one) == pe.TripLimit(1, 1500, v.capacity_l)
+    # a 1,450 kg stop does not fit a 1,400 kg trip: one full trip it is
+    heavy = q.replace(demand_kg=np.r_[q.demand_kg[:3], 1450, q.demand_kg[4:]])
+    assert pe.trip_limit(heavy, v) == pe.TripLimit(1, 1500, v.capacity_l)
 
 
 def test_binding_stop_limit_is_left_to_the_verifier() -> None:
@@ -463,13 +470,16 @@ def test_solomon_prefix_goes_to_pyvrp(shared_data: Any) -> None:
 
 
 def test_kim_day_capacity_is_held_by_trips(shared_data: Any) -> None:
-    """Kim's 102: 280 yd3 a trip, 400 a day: PyVRP states it as two trips of 200."""
+    """Kim's 102: 280 yd3 a trip, 400 a day: PyVRP states it as two trips of 200;
+    2100 (462 and 2,000) as four full trips."""
     from optimizer.routing.readers import read_kim
 
     inst = read_kim(shared_data / "waste" / "kim2006_wcvrptw" / "102_stop.txt")
     p = inst.problem
     assert engines.declines(engines.PYVRP, p) is None
     assert pe.trip_limit(p, p.vehicles[0]) == pe.TripLimit(2, 0, 20_000)
+    big = read_kim(shared_data / "waste" / "kim2006_wcvrptw" / "2100_stop.txt").problem
+    assert pe.trip_limit(big, big.vehicles[0]) == pe.TripLimit(4, 0, 46_200)
     plan = solve_routes(p, time_limit_s=3.0)
     assert verify_routes(p, plan) == [] and not plan.unserved
 

@@ -663,7 +663,7 @@ def _fake_pipeline(
 
     monkeypatch.setattr(plan_module, "solve_day_routes", solve_day_routes)
     monkeypatch.setattr(plan_module, "sites_and_day_one", sites_and_day_one)
-    monkeypatch.setattr(plan_module, "day_one_for_plan", lambda _prep, day_one: day_one)
+    monkeypatch.setattr(plan_module, "day_one_for_plan", lambda _prep, day_one, *_: day_one)
     monkeypatch.setattr(plan_module, "assemble_plan", lambda *_, **__: {})
     monkeypatch.setattr(plan_module, "plan_calendar", lambda *_, **__: plan_module.FIXED)
     return clock, budgets

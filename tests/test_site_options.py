@@ -119,3 +119,21 @@ def test_a_decided_candidate_stays_open_in_every_option(demo_prep) -> None:  # t
     assert candidate_ids(prep) == []  # not an option: it is open in all of them
     sites = solve_sites(prep, time_limit_s=10, seed=0, fixed=frozenset())
     assert "sorting_south" in sites.decision.open_ids
+
+
+def test_an_options_day_is_reused_only_on_the_plans_own_day_one(demo_prep) -> None:  # type: ignore[no-untyped-def]
+    """The option was routed on the fixed calendar: a plan on that calendar may keep it,
+    a plan whose calendar puts other stops on day 1 may not."""
+    from optimizer.stages.calendar import FIXED, hash_offset, plan_calendar
+    from optimizer.stages.routes import solve_day_routes
+    from optimizer.stages.site_options import DayOne, day_one_for_plan
+
+    existing = {f.id for f in demo_prep.scenario.facilities if f.state == "existing"}
+    open_ids = existing | {"sorting_south"}  # the only site for dry recyclables
+    day = DayOne(*solve_day_routes(demo_prep, open_ids, time_limit_s=2, seed=0))
+    kept = day_one_for_plan(demo_prep, day, open_ids, FIXED)
+    assert kept is not None and kept.plan is day.plan
+    chosen = plan_calendar(demo_prep, open_ids, days=2, mode="chosen", seed=0)
+    moved = [ps for ps, k in chosen.offsets.items() if k != hash_offset(*ps, range(2))]
+    assert moved  # the chosen calendar changes which stops are due on day 1
+    assert day_one_for_plan(demo_prep, day, open_ids, chosen) is None

@@ -102,49 +102,56 @@ class TripLimit:
             if q < cap
         ]
         smaller = f" of at most {' and '.join(per_trip)}" if per_trip else ""
-        return f"truck {vehicle.id}: day capacity held as at most {self.trips} trips{smaller}"
+        trips = f"{self.trips} trip" + ("s" if self.trips > 1 else "")
+        return f"truck {vehicle.id}: day capacity held as at most {trips}{smaller}"
 
 
 def trip_limit(problem: RoutingProblem, vehicle: Vehicle) -> TripLimit | None:
     """How PyVRP keeps ``vehicle``'s day capacity, or None where it cannot bind.
 
-    PyVRP's loads restart at every unload, so a day capacity is stated as the fewest
-    trips that can carry it, ``T = ceil(day / capacity)``, each at most ``day // T``:
-    ``T`` such trips never exceed the day (e.g. Kim's 102: 280 yd3 a trip, 400 a day:
-    two trips of 200).
+    PyVRP's loads restart at every unload, so a day capacity is stated as at most
+    ``T`` trips of at most ``day // T`` each, which together never exceed the day. ``T``
+    keeps the most of both capacities (the smaller of the trip's and the day's share
+    kept): Kim's 102 (280 yd3 a trip, 400 a day) gets two trips of 200 (71 % of a
+    trip, all the day) rather than one of 280 (70 % of the day); its 2100 (462 and
+    2,000) four full trips (92 % of the day) rather than five of 400 (87 % of a trip).
     """
     p = problem
     if not p.facilities:
         return None  # one trip: the per-trip capacity is the day's
     may = [s for s in p.stops if p.vehicle_may_serve(vehicle, s)]
     trips = p.max_unload_trips
-    binding = []
-    for day, cap, dim in (
+    dims = []  # (day, trip capacity, largest stop) where the day capacity can bind
+    for day, cap, demand in (
         (vehicle.day_capacity_kg, vehicle.capacity_kg, p.demand_kg),
         (vehicle.day_capacity_l, vehicle.capacity_l, p.demand_l),
     ):
-        total = int(dim[may].sum()) if may else 0
-        binding.append(day is not None and day < min(cap * trips, total))
-    if not any(binding):
+        total = int(demand[may].sum()) if may else 0
+        largest = int(demand[may].max()) if may else 0
+        binds = day is not None and day < min(cap * trips, total)
+        dims.append((day, cap, largest) if binds and day is not None else None)
+    if not any(dims):
         return None
-    need = 1
-    for bind, day, cap in zip(
-        binding,
-        (vehicle.day_capacity_kg, vehicle.day_capacity_l),
-        (vehicle.capacity_kg, vehicle.capacity_l),
-        strict=True,
-    ):
-        if bind and day is not None:
-            need = max(need, -(-day // max(cap, 1)))
-    need = min(need, trips)
 
-    def per_trip(bind: bool, day: int | None, cap: int) -> int:
-        return min(cap, day // need) if bind and day is not None else cap
+    def per_trip(t: int, dim: tuple[int, int, int] | None, cap: int) -> int:
+        return cap if dim is None else min(cap, dim[0] // t)
 
+    def kept(t: int) -> float:
+        """The smaller share of trip and day capacity kept; -1 when a stop no longer fits."""
+        shares = [
+            min(per_trip(t, d, d[1]) / max(d[1], 1), t * per_trip(t, d, d[1]) / max(d[0], 1))
+            if per_trip(t, d, d[1]) >= d[2]
+            else -1.0
+            for d in dims
+            if d is not None
+        ]
+        return min(shares)
+
+    best = max(range(1, trips + 1), key=lambda t: (kept(t), -t))
     return TripLimit(
-        need,
-        per_trip(binding[0], vehicle.day_capacity_kg, vehicle.capacity_kg),
-        per_trip(binding[1], vehicle.day_capacity_l, vehicle.capacity_l),
+        best,
+        per_trip(best, dims[0], vehicle.capacity_kg),
+        per_trip(best, dims[1], vehicle.capacity_l),
     )
 
 
@@ -158,7 +165,8 @@ def stop_limit_may_bind(problem: RoutingProblem, vehicle: Vehicle) -> bool:
     if vehicle.max_stops >= len(may):
         return False
     shortest = np.sort(p.service_s[may])[: vehicle.max_stops + 1]
-    return int(shortest.sum()) <= vehicle.shift_s - vehicle.break_s
+    breaks = vehicle.break_s if vehicle.break_window is not None else 0
+    return int(shortest.sum()) <= vehicle.shift_s - breaks
 
 
 def checked_afterwards(problem: RoutingProblem) -> list[str]:

@@ -42,8 +42,15 @@ def trips_of(route: Route) -> list[Trip] | None:
     return None if stops else out
 
 
-def _day_rules_hold(problem: RoutingProblem, vehicle: Vehicle, trips: Sequence[Trip]) -> bool:
-    """The truck's day capacity and stop limit (timing is checked by the retiming)."""
+def _load_rules_hold(problem: RoutingProblem, vehicle: Vehicle, trips: Sequence[Trip]) -> bool:
+    """The truck's capacity on every trip (trucks differ in size), its day capacity and
+    its stop limit; timing is checked by the retiming."""
+    for trip in trips:
+        body = list(trip[:-1])
+        if int(problem.demand_kg[body].sum()) > vehicle.capacity_kg:
+            return False
+        if int(problem.demand_l[body].sum()) > vehicle.capacity_l:
+            return False
     stops = [s for t in trips for s in t[:-1]]
     if vehicle.max_stops is not None and len(stops) > vehicle.max_stops:
         return False
@@ -60,7 +67,7 @@ def build(
     problem: RoutingProblem, vehicle: Vehicle, start: Visit, trips: Sequence[Trip]
 ) -> Route | None:
     """The truck's day over ``trips``, leaving as ``start`` does; None when it breaks a rule."""
-    if not _day_rules_hold(problem, vehicle, trips):
+    if not _load_rules_hold(problem, vehicle, trips):
         return None
     nodes: list[tuple[int, VisitKind]] = [(start.node, "depot_start")]
     for trip in trips:
@@ -78,33 +85,6 @@ class _Day:
     trips: list[Trip]
 
 
-def _best_place(
-    problem: RoutingProblem,
-    trip: Trip,
-    days: dict[str, _Day],
-    skip: str,
-    vehicles: dict[str, Vehicle],
-) -> tuple[str, Route, list[Trip], float] | None:
-    """The cheapest truck and position for ``trip`` among ``days`` (not ``skip``)."""
-    work = int(problem.service_s[list(trip)].sum())
-    best: tuple[str, Route, list[Trip], float] | None = None
-    for vid, day in days.items():
-        v = vehicles[vid]
-        if vid == skip or day.route.duration_s + work > v.shift_s:
-            continue
-        if not all(problem.vehicle_may_serve(v, s) for s in trip[:-1]):
-            continue
-        for k in range(len(day.trips) + 1):
-            trips = [*day.trips[:k], trip, *day.trips[k:]]
-            new = build(problem, v, day.route.visits[0], trips)
-            if new is None:
-                continue
-            delta = new.cost - day.route.cost
-            if best is None or delta < best[3]:
-                best = (vid, new, trips, delta)
-    return best
-
-
 def _cuts(problem: RoutingProblem, trip: Trip, most: int) -> list[int]:
     """Where to cut ``trip`` in two (index of the second piece's first stop), the cuts
     that halve its service time first."""
@@ -117,58 +97,80 @@ def _cuts(problem: RoutingProblem, trip: Trip, most: int) -> list[int]:
     return order[:most]
 
 
-def _place_trip(
-    problem: RoutingProblem,
-    trip: Trip,
-    trial: dict[str, _Day],
-    victim: str,
-    vehicles: dict[str, Vehicle],
-    cuts: int,
-) -> float | None:
-    """Put ``trip`` on other trucks of ``trial`` (in place): whole, or else cut in two
-    pieces that each end at its unload site (up to ``cuts`` cuts tried). The added
-    cost, or None."""
-    place = _best_place(problem, trip, trial, victim, vehicles)
-    if place is not None:
-        vid, route, trips, delta = place
-        trial[vid] = _Day(route, trips)
-        return delta
-    for cut in _cuts(problem, trip, cuts):
-        pieces = ((*trip[:cut], trip[-1]), trip[cut:])
-        attempt = dict(trial)
-        added = 0.0
-        for piece in pieces:
-            place = _best_place(problem, piece, attempt, victim, vehicles)
-            if place is None:
-                break
+@dataclass(frozen=True)
+class _Search:
+    """What every move needs: the problem, its trucks by id and when to stop."""
+
+    problem: RoutingProblem
+    vehicles: dict[str, Vehicle]
+    deadline: float
+
+    def best_place(
+        self, trip: Trip, days: dict[str, _Day], skip: str
+    ) -> tuple[str, Route, list[Trip], float] | None:
+        """The cheapest truck and position for ``trip`` among ``days`` (not ``skip``);
+        None also once the deadline has passed."""
+        if time.perf_counter() >= self.deadline:
+            return None
+        p = self.problem
+        work = int(p.service_s[list(trip)].sum())
+        best: tuple[str, Route, list[Trip], float] | None = None
+        for vid, day in days.items():
+            v = self.vehicles[vid]
+            if vid == skip or day.route.duration_s + work > v.shift_s:
+                continue
+            if not all(p.vehicle_may_serve(v, s) for s in trip[:-1]):
+                continue
+            for k in range(len(day.trips) + 1):
+                trips = [*day.trips[:k], trip, *day.trips[k:]]
+                new = build(p, v, day.route.visits[0], trips)
+                if new is None:
+                    continue
+                delta = new.cost - day.route.cost
+                if best is None or delta < best[3]:
+                    best = (vid, new, trips, delta)
+        return best
+
+    def place_trip(
+        self, trip: Trip, trial: dict[str, _Day], victim: str, cuts: int
+    ) -> float | None:
+        """Put ``trip`` on other trucks of ``trial`` (in place): whole, or else cut in two
+        pieces that each end at its unload site (up to ``cuts`` cuts tried). The added
+        cost, or None."""
+        place = self.best_place(trip, trial, victim)
+        if place is not None:
             vid, route, trips, delta = place
-            attempt[vid] = _Day(route, trips)
+            trial[vid] = _Day(route, trips)
+            return delta
+        for cut in _cuts(self.problem, trip, cuts):
+            pieces = ((*trip[:cut], trip[-1]), trip[cut:])
+            attempt = dict(trial)
+            added = 0.0
+            for piece in pieces:
+                place = self.best_place(piece, attempt, victim)
+                if place is None:
+                    break
+                vid, route, trips, delta = place
+                attempt[vid] = _Day(route, trips)
+                added += delta
+            else:
+                trial.update(attempt)
+                return added
+        return None
+
+    def empty(self, victim: str, days: dict[str, _Day], cuts: int) -> dict[str, _Day] | None:
+        """New days for the trucks taking every trip of ``victim``; None if not all fit,
+        the day would not get cheaper or the deadline passed."""
+        trial = dict(days)
+        added = 0.0
+        for trip in sorted(days[victim].trips, key=len, reverse=True):
+            delta = self.place_trip(trip, trial, victim, cuts)
+            if delta is None:
+                return None
             added += delta
-        else:
-            trial.update(attempt)
-            return added
-    return None
-
-
-def _empty(
-    problem: RoutingProblem,
-    victim: str,
-    days: dict[str, _Day],
-    vehicles: dict[str, Vehicle],
-    cuts: int,
-) -> dict[str, _Day] | None:
-    """New days for the trucks taking every trip of ``victim``; None if not all fit or
-    the day would not get cheaper."""
-    trial = dict(days)
-    added = 0.0
-    for trip in sorted(days[victim].trips, key=len, reverse=True):
-        delta = _place_trip(problem, trip, trial, victim, vehicles, cuts)
-        if delta is None:
-            return None
-        added += delta
-        if added >= days[victim].route.cost - EPS:
-            return None
-    return {vid: day for vid, day in trial.items() if vid != victim and day is not days[vid]}
+            if added >= days[victim].route.cost - EPS:
+                return None
+        return {vid: d for vid, d in trial.items() if vid != victim and d is not days[vid]}
 
 
 def repack(
@@ -179,7 +181,7 @@ def repack(
     not emptied at a facility stay as they are."""
     if not problem.facilities:
         return list(routes), 0
-    vehicles = {v.id: v for v in problem.vehicles}
+    search = _Search(problem, {v.id: v for v in problem.vehicles}, deadline)
     days: dict[str, _Day] = {}
     kept: list[Route] = []
     for r in routes:
@@ -198,7 +200,7 @@ def repack(
                     break
                 if victim not in days:
                     continue
-                new = _empty(problem, victim, days, vehicles, cuts)
+                new = search.empty(victim, days, cuts)
                 if new is None:
                     continue
                 del days[victim]

@@ -27,6 +27,7 @@ from optimizer.errors import InfeasibleError, InputError, VerificationError
 from optimizer.plan_types import SiteOption
 from optimizer.routing import RoutePlan, RoutingProblem, verify_routes
 from optimizer.routing.cost import route_cost
+from optimizer.stages.calendar import Calendar
 from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.routes import routing_problem, solve_day_routes
 from optimizer.stages.sites import (
@@ -194,18 +195,29 @@ def solve_sites_by_routes(prep: Prepared, *, time_limit_s: float, seed: int) -> 
     return sites_and_day_one(prep, time_limit_s=time_limit_s, seed=seed)[0]
 
 
-def day_one_for_plan(prep: Prepared, day_one: DayOne | None) -> DayOne | None:
-    """The chosen option's day-1 routes stated for the plan's own problem and verified
-    against it; None when they leave stops out that the scenario must serve."""
+def day_one_for_plan(
+    prep: Prepared, day_one: DayOne | None, open_ids: set[str], calendar: Calendar
+) -> DayOne | None:
+    """The chosen option's day-1 routes as the plan's day 1: only when the plan's own
+    day-1 problem (its calendar, its drop rule) has the same stops and loads, and the
+    routes pass the verifier against that problem; None otherwise (the plan then
+    routes day 1 itself)."""
     if day_one is None:
         return None
-    allowed = prep.scenario.solver.allow_unserved
-    if day_one.plan.unserved and not allowed:
+    if day_one.plan.unserved and not prep.scenario.solver.allow_unserved:
         return None
-    problem = day_one.problem if allowed else day_one.problem.replace(drop_penalty=None)
-    if verify_routes(problem, day_one.plan):
-        return None  # cannot happen for a verified day; the plan then routes it anew
-    return DayOne(problem, day_one.plan, day_one.node_loc)
+    problem, node_loc = routing_problem(prep, open_ids, day=1, calendar=calendar)
+    old = day_one.problem
+    same = (
+        problem.node_ids == old.node_ids
+        and problem.kind == old.kind
+        and problem.stream == old.stream
+        and np.array_equal(problem.demand_kg, old.demand_kg)
+        and np.array_equal(problem.demand_l, old.demand_l)
+    )
+    if not same or verify_routes(problem, day_one.plan):
+        return None
+    return DayOne(problem, day_one.plan, node_loc)
 
 
 def sites_and_day_one(
