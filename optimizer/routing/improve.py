@@ -309,6 +309,7 @@ def improve(
             max(left, 1.0),
             seed=seed,
             workers=workers,
+            initial=initial,  # e.g. PyVRP's plan, which never needed break intervals
             balance=balance,
             unserved=unserved,
             decomposition=decomposition,
