@@ -502,3 +502,18 @@ def test_engine_choice_reaches_every_plan_day(engine: str, tmp_path: Path) -> No
     assert main(args) == 0
     days = json.loads((out / "plan.json").read_text())["kpis"]["route_kpis_by_day"]
     assert [d["engine"] for d in days] == [engine, engine]
+
+
+def test_ortools_improves_pyvrps_plan_with_its_breaks_inserted_the_same_way() -> None:
+    """PyVRP planned with the lunch taken out of the shift; OR-Tools starts from that plan
+    on the same problem and the lunch goes in afterwards: a verified plan, a break in
+    every route that spans the window."""
+    p = waste_problem()
+    first = pe.solve(p, LIMIT_S, seed=1)
+    assert first is not None and verify_routes(p, first) == []
+    job = engines.Job(p, 2.0)
+    outcome = engines._polish(p, first, job, 2.0)
+    assert outcome.plan is not None, outcome.note
+    assert verify_routes(p, outcome.plan) == []
+    assert all(any(v.kind == "break" for v in r.visits) for r in outcome.plan.routes)
+    assert engines.plan_cost(p, outcome.plan) <= engines.plan_cost(p, first) * 1.01

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from optimizer.errors import InfeasibleError, InputError, VerificationError
 from optimizer.routing import pyvrp_engine
+from optimizer.routing.breaks import tightened, with_breaks
 from optimizer.routing.checks import diagnose
 from optimizer.routing.construct import Sequences
 from optimizer.routing.cost import route_cost
@@ -294,11 +295,23 @@ def _in_turn(problem: RoutingProblem, order: Sequence[str], job: Job, t0: float)
     last = outcomes[-1]
     left = job.time_limit_s - (time.perf_counter() - t0)
     if last.engine == PYVRP and last.plan is not None and ORTOOLS in order and left >= POLISH_MIN_S:
-        polish = dataclasses.replace(job, time_limit_s=left, initial=last.plan.sequences())
-        polished = _checked(problem, _attempt(ORTOOLS, polish))
+        polished = _polish(problem, last.plan, job, left)
         if polished.plan is not None:
             outcomes.append(dataclasses.replace(polished, note="started from pyvrp's plan"))
     return outcomes
+
+
+def _polish(problem: RoutingProblem, plan: RoutePlan, job: Job, left: float) -> Outcome:
+    """OR-Tools' guided local search from PyVRP's plan for the time left. Where PyVRP
+    inserted the breaks afterwards, OR-Tools works on the same problem PyVRP solved
+    (breaks taken out of the shifts) and the breaks go in the same way: OR-Tools' own
+    break intervals often refuse such a start (Kim 1932 and 2100)."""
+    target = tightened(problem) if approximation(PYVRP, problem) else problem
+    start = dataclasses.replace(job, problem=target, time_limit_s=left, initial=plan.sequences())
+    outcome = _attempt(ORTOOLS, start)
+    if outcome.plan is not None and target is not problem:
+        outcome = dataclasses.replace(outcome, plan=with_breaks(problem, outcome.plan))
+    return _checked(problem, outcome)
 
 
 def _pick(
