@@ -84,6 +84,10 @@ def test_routes_model_lists_options_and_keeps_the_best_routed(tmp_path: Path) ->
     assert refused and "dry_recyclables" in refused[0]["reason"]
     report = (out / "report.html").read_text()
     assert "Site options, compared by the routes they induce" in report
+    # the candidate's popup on the map compares the routed options with and without it
+    page = (out / "map.html").read_text()
+    assert page.count("Site options routed for day 1") == 1  # the one candidate, not the others
+    assert "(chosen)" in page
 
 
 def test_many_candidates_give_the_optimum_and_its_one_site_changes(

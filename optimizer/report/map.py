@@ -49,6 +49,7 @@ from .map_parts import (
     kpi_html,
     legend_html,
     popup_table,
+    site_options_html,
 )
 from .map_route import Script as _Script
 from .map_route import add_route as _add_route
@@ -289,6 +290,7 @@ def _add_sites(m: folium.Map, plan: Plan) -> None:
             tip += f" · {float(util) * 100:.0f}% used"
         if fac.get("excluded_reason"):
             tip += f" · excluded: {fac['excluded_reason']}"
+        options = site_options_html(fac, plan.get("site_options") or [])
         folium.Marker(
             [float(fac["lat"]), float(fac["lon"])],
             icon=folium.DivIcon(
@@ -298,7 +300,7 @@ def _add_sites(m: folium.Map, plan: Plan) -> None:
                 class_name="fac-icon",
             ),
             tooltip=esc(tip),
-            popup=folium.Popup(facility_popup(fac), max_width=340),
+            popup=folium.Popup(facility_popup(fac) + options, max_width=460 if options else 340),
             z_index_offset=1000,
         ).add_to(fg)
     fg.add_to(m)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from optimizer.plan_types import Facility, Plan, Point, Route, Stop
+from optimizer.plan_types import Facility, Plan, Point, Route, SiteOption, Stop
 
 from .common import (
     FACILITY_LETTER,
@@ -261,6 +261,33 @@ def facility_popup(fac: Facility) -> str:
     if fac.get("excluded_reason"):
         rows.append(("Excluded", f'<b style="color:#b91c1c">{esc(fac["excluded_reason"])}</b>'))
     return popup_table(f"{esc(fac.get('name') or fac['id'])} ({esc(fac['id'])})", rows)
+
+
+def site_options_html(fac: Facility, options: Sequence[SiteOption]) -> str:
+    """For a candidate site of a plan whose sites were chosen by their routes: each
+    routed option with and without it, its day-1 fleet and present cost with the fleet."""
+    routed = [o for o in options if o.get("trucks") is not None]
+    if fac.get("state") == "existing" or fac.get("excluded_reason") or not routed:
+        return ""  # open in every option, or in none
+    rows = []
+    for o in sorted(routed, key=lambda o: o.get("present_cost_with_fleet_kzt") or 0):
+        name = ", ".join(o.get("candidates_opened") or []) or "no new site"
+        mark = "&#10003; " if fac["id"] in (o.get("open") or []) else "&ndash; "
+        chosen = " <b>(chosen)</b>" if o.get("status") == "chosen" else ""
+        rows.append(
+            f"<tr><td>{mark}{esc(name)}{chosen}</td><td>{fmt_int(o.get('trucks'))}</td>"
+            f"<td>{fmt_money(o.get('route_cost_kzt'))}</td>"
+            f"<td>{fmt_int(o.get('unserved_stops'))}</td>"
+            f"<td>{fmt_money(o.get('present_cost_with_fleet_kzt'))}</td></tr>"
+        )
+    head = (
+        "<tr><th>option (&#10003; opens this site)</th><th>trucks</th><th>KZT/day</th>"
+        "<th>unserved</th><th>present cost with fleet</th></tr>"
+    )
+    return (
+        '<div class="popup site-options"><h4>Site options routed for day 1</h4>'
+        f"<table>{head}{''.join(rows)}</table></div>"
+    )
 
 
 def facility_icon_html(fac: Facility) -> str:
