@@ -297,7 +297,10 @@ def _in_turn(problem: RoutingProblem, order: Sequence[str], job: Job, t0: float)
     if last.engine == PYVRP and last.plan is not None and ORTOOLS in order and left >= POLISH_MIN_S:
         polished = _polish(problem, last.plan, job, left)
         if polished.plan is not None:
-            outcomes.append(dataclasses.replace(polished, note="started from pyvrp's plan"))
+            note = "started from pyvrp's plan" + (
+                ", driver breaks inserted afterwards" if approximation(PYVRP, problem) else ""
+            )
+            outcomes.append(dataclasses.replace(polished, note=note))
     return outcomes
 
 
