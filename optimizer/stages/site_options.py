@@ -189,12 +189,6 @@ def _site_plan(prep: Prepared, candidates: frozenset[str], seconds: float, seed:
     return Option(names, sites, estimate_kzt_per_day=estimate)
 
 
-def solve_sites_by_routes(prep: Prepared, *, time_limit_s: float, seed: int) -> SitePlan:
-    """The site plan whose induced day-1 routes serve the most stops at the least present
-    cost with the fleet, among the options (see the module); its ``options`` list all."""
-    return sites_and_day_one(prep, time_limit_s=time_limit_s, seed=seed)[0]
-
-
 def day_one_for_plan(
     prep: Prepared, day_one: DayOne | None, open_ids: set[str], calendar: Calendar
 ) -> DayOne | None:
@@ -223,7 +217,9 @@ def day_one_for_plan(
 def sites_and_day_one(
     prep: Prepared, *, time_limit_s: float, seed: int
 ) -> tuple[SitePlan, DayOne | None]:
-    """:func:`solve_sites_by_routes` and the chosen option's day-1 routes."""
+    """The site plan whose induced day-1 routes serve the most stops at the least present
+    cost with the fleet, among the options (see the module; its ``options`` list all),
+    and the chosen option's day-1 routes."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
     sets = option_sets(prep, seconds=max(1.0, SITE_MODELS_SHARE * time_limit_s / 4), seed=seed)
