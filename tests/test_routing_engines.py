@@ -441,6 +441,71 @@ def test_real_race_names_both_engines(fleet_problem: RoutingProblem) -> None:
     assert verify_routes(fleet_problem, plan) == []
 
 
+def _plain_problem(n: int = 30) -> RoutingProblem:
+    """A plain CVRP (no unload trips, nothing left to the verifier)."""
+    rng = np.random.default_rng(3)
+    xy = rng.integers(0, 1000, (n, 2))
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    return RoutingProblem.from_matrix(d, [0] + [1] * (n - 1), 8, vehicles=n)
+
+
+def test_lanes_spend_the_second_core_on_a_second_pyvrp_seed_where_ortools_never_won(
+    fleet_problem: RoutingProblem,
+) -> None:
+    plain = _plain_problem()
+    order = engines.preferred(plain)
+    assert engines.lanes(plain, order, 2) == [
+        engines.Lane(tuple(order)),
+        engines.Lane((engines.PYVRP,), seed_offset=1),
+    ]
+    assert [ln.seed_offset for ln in engines.lanes(plain, order, 3)] == [0, 1, 2]
+    # unload trips: OR-Tools races alone beside the one-process run, with the spare cores
+    order = engines.preferred(fleet_problem)
+    assert engines.lanes(fleet_problem, order, 3) == [
+        engines.Lane(tuple(order)),
+        engines.Lane((engines.ORTOOLS,), workers=2),
+    ]
+
+
+def test_the_race_keeps_the_better_seed_and_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _plain_problem()
+    good = solved(p)
+    dear = RoutePlan(
+        "feasible",
+        0.0,
+        tuple(
+            r
+            for k, s in enumerate(p.stops)
+            if (
+                r := timed_route(
+                    p, p.vehicles[k], [(0, "depot_start"), (s, "stop"), (0, "depot_end")], 0
+                )
+            )
+        ),
+        (),
+        0.0,
+    )
+    assert verify_routes(p, dear) == []
+
+    def by_seed(job: engines.Job) -> RoutePlan | None:
+        return good if job.seed == 8 else dear  # the second lane's seed: 7 + 1
+
+    monkeypatch.setattr(engines, "_RUN", {engines.PYVRP: by_seed, engines.ORTOOLS: _fixed(None)})
+    plan = solve_routes(p, time_limit_s=LIMIT_S, workers=2, seed=7)
+    assert plan.engine == engines.PYVRP
+    assert plan.engine_note.startswith("pyvrp (seed +1)")
+    assert "pyvrp lost" in plan.engine_note
+    assert engines.plan_cost(p, plan) == engines.plan_cost(p, good)
+
+
+def test_real_race_of_two_pyvrp_seeds_is_verified() -> None:
+    p = _plain_problem(40)
+    plan = solve_routes(p, time_limit_s=2.0, workers=2)
+    assert plan.engine == engines.PYVRP
+    assert "pyvrp" in plan.engine_note and "lost" in plan.engine_note
+    assert verify_routes(p, plan) == [] and not plan.unserved
+
+
 @pytest.mark.parametrize(("workers", "engine"), [(1, "pyvrp"), (2, None)])
 def test_stop_request_ends_the_solve(workers: int, engine: str | None) -> None:
     """A stop request half a second into a 60-second solve ends it (PyVRP alone in a

@@ -6,8 +6,12 @@ Two engines: ``ortools`` (the search of :mod:`improve` on OR-Tools) and ``pyvrp`
 approximated silently, and the plan names the engine that made it and why the other
 did not (:attr:`RoutePlan.engine`, :attr:`RoutePlan.engine_note`).
 
-* ``workers >= 2``: the engines race in separate processes (OR-Tools gets
-  ``workers - 1`` of them); the cheaper plan that passes :func:`verify_routes` wins.
+* ``workers >= 2``: lanes race in separate processes and the cheapest plan that
+  passes :func:`verify_routes` wins. The first lane is the one-process run below, so
+  the race keeps what one process would have found; the others run PyVRP with other
+  seeds where OR-Tools never won (problems PyVRP states exactly, without unload trips
+  or rules left to the verifier), else the other engine alone (OR-Tools gets the
+  spare workers).
 * one process: the engine that measured better for the problem (:func:`preferred`):
   PyVRP where it states the problem exactly, else OR-Tools; the other one gets the
   time left (at least :data:`FALLBACK_MIN_S`) when the first crashes, finds nothing or
@@ -79,6 +83,12 @@ class Outcome:
     plan: RoutePlan | None
     note: str
     error: Exception | None = None
+    lane: str = ""  # which racing lane, when it is not the engine's only run
+
+    @property
+    def name(self) -> str:
+        """The engine, with its lane where several runs of one engine raced."""
+        return f"{self.engine} ({self.lane})" if self.lane else self.engine
 
 
 # ------------------------------------------------------------------ engines
@@ -196,40 +206,77 @@ def _attempt(engine: str, job: Job) -> Outcome:
     return Outcome(engine, plan, "" if plan is not None else "found no feasible plan")
 
 
-def _racer(engine: str, job: Job) -> tuple[RoutePlan | None, str]:
-    """One engine of the race, in a worker process: never raises (a crash is a note)."""
+@dataclass(frozen=True)
+class Lane:
+    """One process of the race: engines tried in turn, with a seed of its own."""
+
+    order: tuple[str, ...]
+    seed_offset: int = 0
+    workers: int = 1
+
+    @property
+    def label(self) -> str:
+        return f"seed +{self.seed_offset}" if self.seed_offset else ""
+
+
+def plain_for_pyvrp(problem: RoutingProblem, order: Sequence[str]) -> bool:
+    """Whether PyVRP goes first and states the problem word for word, with no unload
+    trips: OR-Tools never won such a problem (CVRPLIB X, Solomon, Gehring-Homberger:
+    PyVRP won every race), so a second core does better on a second PyVRP seed."""
+    return (
+        bool(order)
+        and order[0] == PYVRP
+        and not problem.facilities
+        and approximation(PYVRP, problem) is None
+        and not pyvrp_engine.checked_afterwards(problem)
+    )
+
+
+def lanes(problem: RoutingProblem, order: Sequence[str], workers: int) -> list[Lane]:
+    """The race's lanes: the one-process run first, then other seeds or the other engine."""
+    first = Lane(tuple(order))
+    if plain_for_pyvrp(problem, order):
+        return [first] + [Lane((PYVRP,), seed_offset=k) for k in range(1, workers)]
+    others = list(order[1:])
+    spare = max(1, workers - len(others))
+    return [first] + [Lane((e,), workers=spare if e == ORTOOLS else 1) for e in others]
+
+
+def _lane_run(lane: Lane, job: Job) -> list[Outcome]:
+    """One lane, in a worker process: never raises (a crash is a note)."""
+    t0 = time.perf_counter()
+    run = dataclasses.replace(job, seed=job.seed + lane.seed_offset, workers=lane.workers)
     try:
-        plan = _RUN[engine](job)
+        outcomes = _in_turn(job.problem, lane.order, run, t0)
     except Exception as exc:
-        return None, f"crashed: {exc!r}\n{traceback.format_exc()}"
-    return plan, "" if plan is not None else "found no feasible plan"
+        log.info("routing lane %s crashed: %s", lane, traceback.format_exc())
+        return [Outcome(lane.order[0], None, f"crashed: {exc!r}", lane=lane.label)]
+    # exceptions stay in the worker (they may not pickle); their notes say what happened
+    return [dataclasses.replace(o, error=None, lane=lane.label) for o in outcomes]
 
 
-def _race(engines: Sequence[str], job: Job) -> list[Outcome]:
-    """Every engine in its own process at once; OR-Tools gets the spare workers."""
+def _race(order: Sequence[str], job: Job) -> list[Outcome]:
+    """Every lane in its own process at once (see :func:`lanes`)."""
     t0 = time.perf_counter()
     limit = max(0.5, job.time_limit_s - START_S)
-
-    def args_for(i: int) -> tuple[object, ...]:
-        extra = max(1, job.workers - (len(engines) - 1)) if engines[i] == ORTOOLS else 1
-        return (engines[i], dataclasses.replace(job, time_limit_s=limit, workers=extra))
-
+    racing = lanes(job.problem, order, job.workers)
     results = run_jobs(
-        _racer,
-        len(engines),
-        args_for,
-        workers=len(engines),
+        _lane_run,
+        len(racing),
+        lambda i: (racing[i], dataclasses.replace(job, time_limit_s=limit)),
+        workers=len(racing),
         deadline=t0 + job.time_limit_s + GRACE_S,
     )
-    out = []
-    for engine, result in zip(engines, results, strict=True):
+    out: list[Outcome] = []
+    for lane, result in zip(racing, results, strict=True):
         if result is None:
-            out.append(Outcome(engine, None, "still running at the time limit; stopped"))
+            note = "still running at the time limit; stopped"
+            out.append(Outcome(lane.order[0], None, note, lane=lane.label))
             continue
-        plan, note = result
-        if plan is None:
-            log.info("routing engine %s: %s", engine, note)
-        out.append(Outcome(engine, plan, note.split("\n", 1)[0]))
+        for o in result:
+            if o.plan is None:
+                log.info("routing engine %s: %s", o.name, o.note)
+        out.extend(result)
     return out
 
 
@@ -272,7 +319,7 @@ def solve_with_engines(
         order = preferred(problem, balance=balance, initial=initial)
     notes = [f"{e} declined: {reasons[e]}" for e in ENGINES if reasons[e] is not None]
     if workers >= 2 and len(order) >= 2:
-        outcomes = [_checked(problem, o) for o in _race(order, job)]
+        outcomes = _race(order, job)  # each lane verified its own plans
     else:
         outcomes = _in_turn(problem, order, job, t0)
     return _pick(problem, outcomes, notes, len(unserved))
@@ -330,19 +377,19 @@ def _pick(
         if errors and len(errors) == len(outcomes):
             raise errors[0]
         raise InfeasibleError(diagnose(problem) + f" (engines: {failed})")
-    costs = {o.engine: plan_cost(problem, o.plan, presolved) for o in good if o.plan is not None}
-    best = min(good, key=lambda o: costs[o.engine])
+    cost = {id(o): plan_cost(problem, o.plan, presolved) for o in good if o.plan is not None}
+    best = min(good, key=lambda o: cost[id(o)])
     assert best.plan is not None
     for o in outcomes:
         if o is best:
             continue
         if o.plan is not None:
-            notes.append(f"{o.engine} lost: {costs[o.engine]:.1f} against {costs[best.engine]:.1f}")
+            notes.append(f"{o.name} lost: {cost[id(o)]:.1f} against {cost[id(best)]:.1f}")
         else:
-            notes.append(f"{o.engine} {o.note}")
+            notes.append(f"{o.name} {o.note}")
     repaired = approximation(best.engine, problem)
     stated = [f"{best.engine}: {t}" for t in terms(best.engine, problem)]
-    own = [f"{best.engine}: {best.note}"] if best.note else []
+    own = [f"{best.name}: {best.note}"] if best.note else ([best.name] if best.lane else [])
     notes[:0] = own + ([f"{best.engine}: {repaired}"] if repaired else []) + stated
     log.info("routing engine %s chosen%s", best.engine, f" ({'; '.join(notes)})" if notes else "")
     return dataclasses.replace(best.plan, engine=best.engine, engine_note="; ".join(notes))

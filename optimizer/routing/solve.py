@@ -34,8 +34,9 @@ def solve_routes(
 ) -> RoutePlan:
     """Route the fleet: checks, search (see :mod:`engines`), verification.
 
-    ``workers >= 2`` races the engines in separate processes, the cheaper verified
-    plan winning; one process runs the engine that suits the problem best.
+    ``workers >= 2`` races the one-process run against other seeds or the other
+    engine in separate processes, the cheapest verified plan winning; one process runs
+    the engine that suits the problem best.
     ``engine`` (``ortools`` or ``pyvrp``) forces one engine. The plan names its
     engine (:attr:`RoutePlan.engine`) and why the other was not used.
 
