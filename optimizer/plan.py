@@ -30,7 +30,7 @@ from optimizer.outputs import (
 from optimizer.plan_types import Plan
 from optimizer.scenario import Scenario, load_scenario
 from optimizer.stages.assemble import SCHEMA_VERSION, DayRoutes, Stage, assemble_plan
-from optimizer.stages.calendar import FIXED, CalendarMode, plan_calendar
+from optimizer.stages.calendar import FIXED, CalendarMode, calendar_problems, plan_calendar
 from optimizer.stages.prepare import Prepared, load_road_network, prepare
 from optimizer.stages.routes import solve_day_routes
 from optimizer.stages.site_options import DayOne, day_one_for_plan, sites_and_day_one
@@ -125,6 +125,9 @@ def build_plan(
     deadline = (time.perf_counter() if started is None else started) + limit
     progress.report("road network, demand and travel matrix…")
     prep = prepared or prepare(scenario, network_override=network_override)
+    refused = calendar_problems(scenario, prep.day_demand)
+    if refused:  # points whose own days no calendar meets: every one named, before solving
+        raise InputError(refused)
     if deadline - time.perf_counter() < MIN_SITES_S + MIN_DAY_S:
         log.warning(
             "loading took the whole time limit (%.0f s of %.0f s); the solvers get their "

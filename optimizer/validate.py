@@ -22,6 +22,7 @@ from optimizer.errors import InputError, Problem
 from optimizer.network import RoadNetwork, SnappedPoints
 from optimizer.scenario import NetworkSpec, Scenario, load_scenario, summarize
 from optimizer.scenario.load import ScenarioInputError
+from optimizer.stages.calendar import calendar_problems
 from optimizer.stages.prepare import (
     Location,
     load_road_network,
@@ -101,12 +102,14 @@ def _locations(
 
 
 def _loads(scenario: Scenario, network: RoadNetwork, problems: list[Problem]) -> None:
-    """Points whose load per visit (in the plan's season) no truck allowed can carry."""
+    """Points whose load per visit (in the plan's season) no truck allowed can carry, and
+    points or streams whose own days no collection calendar meets."""
     try:
         day = estimate_demand(scenario, network=network, season=scenario.solver.plan_season)
     except InputError:  # already reported by the annual estimate
         return
     problems += oversized_loads(scenario, day)
+    problems += calendar_problems(scenario, day)
 
 
 def _snap(

@@ -135,7 +135,7 @@ def test_allowed_days_limit_both_calendars(demo_prep) -> None:  # type: ignore[n
         }
     )
     prep = type(demo_prep)(**{**demo_prep.__dict__, "scenario": sc})
-    assert allowed_offsets(prep, stream.id, 2) == [1]  # offset 0 collects on day 7
+    assert allowed_offsets(prep.scenario, stream.id, 2) == [1]  # offset 0 collects on day 7
     open_ids = {f.id for f in sc.facilities if f.state == "existing"}
     for mode in ("chosen", "fixed"):
         calendar = plan_calendar(prep, open_ids, days=7, mode=mode)
@@ -201,3 +201,226 @@ def test_streams_sharing_trucks_are_balanced_together() -> None:
     both = sc.fleet[0].model_copy(update={"streams": ("msw", "dry_recyclables")})
     joined = fleet_pools(sc.model_copy(update={"fleet": (both, *sc.fleet[1:])}))
     assert joined["msw"] == joined["dry_recyclables"]
+
+
+# ------------------------------------------------------------ a point's own days
+def _with_points(prep, records):  # type: ignore[no-untyped-def]
+    """``prep`` whose scenario lists ``records`` (ids of points it already has)."""
+    sc = prep.scenario.model_copy(update={"points": tuple(records)})
+    return type(prep)(**{**prep.__dict__, "scenario": sc})
+
+
+def _record(prep, pid: str, stream: str, **days):  # type: ignore[no-untyped-def]
+    from optimizer.scenario import PointRecord
+
+    row = prep.day_demand[prep.day_demand["point_id"].astype(str) == pid].iloc[0]
+    return PointRecord(
+        id=pid,
+        lon=float(row["lon"]),
+        lat=float(row["lat"]),
+        stream=stream,
+        tonnes_per_day=0.1,
+        **days,
+    )
+
+
+def _ids(prep, stream: str) -> list[str]:  # type: ignore[no-untyped-def]
+    rows = prep.day_demand[prep.day_demand["stream"] == stream]
+    return [str(p) for p in rows["point_id"]]
+
+
+@pytest.mark.parametrize("mode", ["chosen", "fixed"])
+def test_a_points_contract_and_closed_days_hold_in_both_calendars(demo_prep, mode: str) -> None:  # type: ignore[no-untyped-def]
+    from optimizer.stages.routes import routing_problem
+
+    dry = _ids(demo_prep, "dry_recyclables")
+    msw = _ids(demo_prep, "msw")
+    visits = {
+        s: float(
+            demo_prep.day_demand.loc[demo_prep.day_demand["stream"] == s, "visits_per_week"].iloc[0]
+        )
+        for s in ("dry_recyclables", "msw")
+    }
+    prep = _with_points(
+        demo_prep,
+        [
+            _record(demo_prep, dry[0], "dry_recyclables", collection_days="2 4 6"),
+            _record(demo_prep, dry[1], "dry_recyclables", closed_days=[2, 4]),
+            _record(demo_prep, msw[0], "msw", closed_days="2;3"),
+            _record(demo_prep, msw[1], "msw", collection_days="1 2 3 4 5"),
+        ],
+    )
+    open_ids = {f.id for f in prep.scenario.facilities if f.state == "existing"}
+    cal = plan_calendar(prep, open_ids, days=7, mode=mode)  # type: ignore[arg-type]
+    assert cal.days_of(dry[0], "dry_recyclables", visits["dry_recyclables"], 7) == [2, 4, 6]
+    assert cal.days_of(dry[1], "dry_recyclables", visits["dry_recyclables"], 7) == [1, 3, 5, 7]
+    assert cal.days_of(msw[0], "msw", visits["msw"], 7) == [1, 4, 5, 6, 7]
+    assert cal.days_of(msw[1], "msw", visits["msw"], 7) == [1, 2, 3, 4, 5]
+    # a daily point's next visit takes the waste of the days it skipped
+    assert cal.days_of_waste(msw[0], "msw", visits["msw"], 4) == pytest.approx(3.0)
+    assert cal.days_of_waste(msw[0], "msw", visits["msw"], 5) == pytest.approx(1.0)
+    assert cal.days_of_waste(msw[1], "msw", visits["msw"], 1) == pytest.approx(3.0)  # 6, 7 off
+
+    def load_kg(day: int, pid: str) -> int:
+        problem, _ = routing_problem(prep, open_ids, day=day, calendar=cal)
+        at = [i for i in problem.stops if problem.node_ids[i] == pid and problem.stream[i] == "msw"]
+        return int(problem.demand_kg[at[0]]) if at else 0
+
+    assert load_kg(2, msw[0]) == 0 and load_kg(3, msw[0]) == 0
+    assert load_kg(4, msw[0]) == pytest.approx(3 * load_kg(5, msw[0]), abs=2)
+    # the other points keep their stream's calendars
+    others = dry[2:]
+    assert all(
+        cal.days_of(p, "dry_recyclables", visits["dry_recyclables"], 7) in ([1, 3, 5, 7], [2, 4, 6])
+        for p in others
+    )
+
+
+def test_a_point_whose_days_no_calendar_meets_is_refused_by_name(demo_prep) -> None:  # type: ignore[no-untyped-def]
+    from optimizer.stages.calendar import calendar_problems
+
+    dry = _ids(demo_prep, "dry_recyclables")
+    open_ids = {f.id for f in demo_prep.scenario.facilities if f.state == "existing"}
+    cases = {
+        "collection_days": _record(demo_prep, dry[0], "dry_recyclables", collection_days="1 4"),
+        "closed_days": _record(demo_prep, dry[0], "dry_recyclables", closed_days="1 2"),
+    }
+    for key, record in cases.items():
+        prep = _with_points(demo_prep, [record])
+        with pytest.raises(InputError) as err:
+            plan_calendar(prep, open_ids, days=7, mode="chosen")
+        text = str(err.value)
+        assert f"point '{dry[0]}' (dry_recyclables) {key}" in text
+        assert "[1, 3, 5, 7], [2, 4, 6]" in text  # the calendars it could have
+        # validate finds the same, without solving
+        problems = calendar_problems(prep.scenario, prep.day_demand)
+        assert len(problems) == 1 and problems[0].where.endswith(key)
+
+
+def test_a_visit_on_a_points_closed_day_fails_the_independent_check(demo_prep) -> None:  # type: ignore[no-untyped-def]
+    from optimizer.routing.result import Route, RoutePlan, Visit
+    from optimizer.stages.calendar import FIXED
+    from optimizer.stages.routes import own_day_violations, routing_problem
+
+    msw = _ids(demo_prep, "msw")
+    prep = _with_points(demo_prep, [_record(demo_prep, msw[0], "msw", closed_days="2")])
+    open_ids = {f.id for f in prep.scenario.facilities if f.state == "existing"}
+    problem, _ = routing_problem(prep, open_ids, day=2, calendar=FIXED)  # blind to its days
+    stop = next(i for i in problem.stops if problem.node_ids[i] == msw[0])
+    other = next(i for i in problem.stops if problem.node_ids[i] != msw[0])
+
+    def plan_of(node: int) -> RoutePlan:
+        route = Route("T-1", (Visit(node, "stop", 0, 0, 0, 0, 0),), 0, 0, 0.0)
+        return RoutePlan("feasible", 0.0, (route,), (), 0.0)
+
+    assert own_day_violations(prep.scenario, problem, plan_of(other), 2) == []
+    found = own_day_violations(prep.scenario, problem, plan_of(stop), 2)
+    assert len(found) == 1 and msw[0] in found[0] and "plan day 2" in found[0]
+    assert own_day_violations(prep.scenario, problem, plan_of(stop), 3) == []
+
+
+def _demo_with_points(tmp_path: Path, rows: str) -> Path:
+    """A copy of the demo scenario with a points file of ``rows`` (CSV lines after the
+    header ``id,lon,lat,stream,tonnes_per_day,closed_days,collection_days``)."""
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    for src in demo_scenario_path().parent.iterdir():
+        (folder / src.name).write_bytes(src.read_bytes())
+    toml = folder / "scenario.toml"
+    text = toml.read_text()
+    toml.write_text(
+        text.replace(
+            'districts = "districts.geojson"',
+            'districts = "districts.geojson"\npoints = "points.csv"',
+            1,
+        )
+    )
+    (folder / "points.csv").write_text(
+        "id,lon,lat,stream,tonnes_per_day,closed_days,collection_days\n" + rows
+    )
+    return toml
+
+
+def test_a_plan_refuses_a_contract_no_calendar_meets_before_solving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = _demo_with_points(
+        tmp_path,
+        "market-1,24.9415,60.1765,dry_recyclables,0.3,,1 4\n"
+        "shop-1,24.9503,60.1759,dry_recyclables,0.2,1 2,\n",
+    )
+    out = tmp_path / "plan"
+    args = ["plan", str(toml), "--out", str(out), "--days", "3", "--time-limit", "6"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "point 'market-1' (dry_recyclables) collection_days" in err
+    assert "point 'shop-1' (dry_recyclables) closed_days" in err  # every one, not the first
+    assert "points.csv" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_daily_points_days_off_count_in_its_load_check(demo_prep) -> None:  # type: ignore[no-untyped-def]
+    from optimizer.demand.loads import longest_skip, oversized_loads
+
+    msw = _ids(demo_prep, "msw")
+    row = demo_prep.day_demand[demo_prep.day_demand["point_id"].astype(str) == msw[0]].iloc[0]
+    assert float(row["visits_per_week"]) >= 7  # the demo collects msw daily
+    biggest_t = max(vt.capacity_t for vt in demo_prep.scenario.fleet)
+    # a load that one day fits in a truck and three days (after Sat, Sun off) do not
+    heavy = demo_prep.day_demand.copy()
+    heavy = heavy[(heavy["point_id"].astype(str) == msw[0]) & (heavy["stream"] == "msw")]
+    heavy["tonnes_per_day"] = biggest_t / 2
+    heavy["m3_per_day"] = 0.1
+    closed = _with_points(demo_prep, [_record(demo_prep, msw[0], "msw", closed_days="6 7")])
+    assert longest_skip(closed.scenario) == {(msw[0], "msw"): 2}
+    assert oversized_loads(demo_prep.scenario, heavy) == []
+    found = oversized_loads(closed.scenario, heavy)
+    assert len(found) == 1 and msw[0] in found[0].where
+    # the days off wrap round the week: 7 and 1 closed is a run of two as well
+    wrapped = _with_points(demo_prep, [_record(demo_prep, msw[0], "msw", closed_days="1 7")])
+    assert longest_skip(wrapped.scenario) == {(msw[0], "msw"): 2}
+
+
+def test_days_read_from_a_cell_a_list_or_a_number() -> None:
+    from pydantic import ValidationError
+
+    from optimizer.scenario import PointRecord
+
+    def days(value: object) -> tuple[int, ...] | None:
+        rec = PointRecord(id="p", lon=0, lat=0, stream="msw", tonnes_per_day=1, closed_days=value)
+        return rec.closed_days
+
+    assert days("6 7") == days("7;6") == days("6/7") == days([7, 6]) == (6, 7)
+    assert days(6) == (6,) and days("") is None
+    for bad in ("6 8", "sat", "6 6", "²", [0], "1 2 3 4 5 6 7"):
+        with pytest.raises(ValidationError):
+            days(bad)
+
+
+def test_a_week_plan_keeps_each_points_own_days(tmp_path: Path) -> None:
+    toml = _demo_with_points(
+        tmp_path,
+        "school-1,24.9424,60.1729,msw,0.5,2,\n"
+        "market-1,24.9415,60.1765,dry_recyclables,0.3,,2 4 6\n"
+        "shop-1,24.9503,60.1759,dry_recyclables,0.2,1;3,\n",
+    )
+    out = tmp_path / "plan"
+    args = ["plan", str(toml), "--out", str(out), "--days", "3", "--time-limit", "6"]
+    assert main(args) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    due = {(p["id"], p["stream"]): p["due_days"] for p in plan["points"]}
+    assert due[("school-1", "msw")] == [1, 3]
+    assert due[("market-1", "dry_recyclables")] == [2]
+    assert due[("shop-1", "dry_recyclables")] == [2]
+    served = {
+        (s["ref_id"], r["day"]) for r in plan["routes"] for s in r["stops"] if s["kind"] == "stop"
+    }
+    assert ("school-1", 1) in served and ("school-1", 2) not in served and ("school-1", 3) in served
+    # the next visit after the closed day takes two days of waste
+    taken = {}
+    for r in plan["routes"]:
+        for before, stop in zip(r["stops"], r["stops"][1:], strict=False):
+            if stop.get("ref_id") == "school-1":
+                taken[r["day"]] = stop["load_after_t"] - before["load_after_t"]
+    assert taken[1] == pytest.approx(0.5, rel=0.15)  # 0.5 t a day, scaled by the season
+    assert taken[3] == pytest.approx(2 * taken[1], abs=0.002)

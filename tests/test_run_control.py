@@ -641,7 +641,7 @@ def _fake_pipeline(
 
     def prepare(*_: Any, **__: Any) -> Any:
         clock.now += prep_s
-        return SimpleNamespace()
+        return SimpleNamespace(day_demand={})
 
     def solve_sites(_prep: Any, *, time_limit_s: float, seed: int) -> Any:
         budgets.append(("sites", time_limit_s))
@@ -666,6 +666,7 @@ def _fake_pipeline(
     monkeypatch.setattr(plan_module, "day_one_for_plan", lambda _prep, day_one, *_: day_one)
     monkeypatch.setattr(plan_module, "assemble_plan", lambda *_, **__: {})
     monkeypatch.setattr(plan_module, "plan_calendar", lambda *_, **__: plan_module.FIXED)
+    monkeypatch.setattr(plan_module, "calendar_problems", lambda *_: [])
     return clock, budgets
 
 

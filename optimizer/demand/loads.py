@@ -39,6 +39,25 @@ def _where(scenario: Scenario, row: Mapping[Any, Any]) -> tuple[str, str]:
     return scenario.files.get("points", scenario.source_file), f"point '{point}' (stream {stream})"
 
 
+def longest_skip(scenario: Scenario) -> dict[tuple[str, str], int]:
+    """Per point-stream with its own ``closed_days`` or ``collection_days``, the most
+    days in a row (around the week) it is not collected when collected daily: the visit
+    after them takes their waste too."""
+    out: dict[tuple[str, str], int] = {}
+    for p in scenario.points:
+        skipped = set(p.closed_days or ())
+        if p.collection_days:
+            skipped |= set(range(1, 8)) - set(p.collection_days)
+        if not skipped:
+            continue
+        run = longest = 0
+        for day in list(range(1, 8)) * 2:  # twice round: a run may wrap past day 7
+            run = run + 1 if day in skipped else 0
+            longest = max(longest, min(run, 6))
+        out[p.id, p.stream] = longest
+    return out
+
+
 def oversized_loads(scenario: Scenario, demand: pd.DataFrame) -> list[Problem]:
     """One Problem per point-stream of ``demand`` whose load per visit no truck allowed
     to carry its stream can take; empty when ``[solver] allow_unserved`` is set (the
@@ -46,6 +65,7 @@ def oversized_loads(scenario: Scenario, demand: pd.DataFrame) -> list[Problem]:
     if scenario.solver.allow_unserved or demand.empty:
         return []
     problems: list[Problem] = []
+    skips = longest_skip(scenario)
     for row in demand.to_dict("records"):
         stream = str(row["stream"])
         trucks = [vt for vt in scenario.fleet if vt.streams is None or stream in vt.streams]
@@ -53,6 +73,8 @@ def oversized_loads(scenario: Scenario, demand: pd.DataFrame) -> list[Problem]:
             continue
         visits = float(row["visits_per_week"])
         days = 7.0 / max(visits, 1e-9)
+        if round(days) <= 1:  # a daily point's visit after its own days off takes theirs
+            days *= 1 + skips.get((str(row["point_id"]), stream), 0)
         kg = round(float(row["tonnes_per_day"]) * days * 1000)
         litres = round(float(row["m3_per_day"]) * days * 1000)
         if any(kg <= w and litres <= v for w, v in map(_capacity, trucks)):

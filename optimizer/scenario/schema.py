@@ -61,6 +61,17 @@ DayMinutes = Annotated[Number, Field(ge=0, le=24 * 60)]
 ContainerM3 = Annotated[Number, Field(gt=0, le=50)]
 #: A day of the week cycle of a plan (1 = the first plan day).
 WeekDay = Annotated[int, Field(strict=True, ge=1, le=7)]
+WEEK_DAYS = 7
+
+
+def week_days(text: str) -> list[int] | str:
+    """Days of the week cycle written in one cell, e.g. ``"6 7"``, ``"1;4"`` or ``"2/5"``
+    (a CSV cell or a GeoJSON string); the text unchanged when it is not such a list."""
+    parts = [t for t in re.split(r"[\s;,/+]+", text.strip()) if t]
+    if not all(re.fullmatch(r"[0-9]+", t) for t in parts):
+        return text
+    return [int(t) for t in parts]
+
 
 _HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
@@ -627,6 +638,10 @@ class PointRecord(StrictRecord):
     district: str = ""
     service_min: DayMinutes | None = None
     time_window: str | None = None
+    # Days of the week cycle (1-7, 1 = the first plan day) the site may not be served on.
+    closed_days: tuple[WeekDay, ...] | None = None
+    # An existing contract: the days of the week cycle the site is emptied on (kept as is).
+    collection_days: tuple[WeekDay, ...] | None = None
 
     @field_validator("time_window")
     @classmethod
@@ -634,6 +649,41 @@ class PointRecord(StrictRecord):
         if value:
             parse_window(value)
         return value or None
+
+    @field_validator("closed_days", "collection_days", mode="before")
+    @classmethod
+    def _day_list(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]  # one day, e.g. a GeoJSON number
+        if not isinstance(value, str):
+            return value
+        days = week_days(value)
+        if isinstance(days, str):
+            msg = f"'{value}' is not a list of days 1-7 of the week cycle; write e.g. \"6 7\""
+            raise ValueError(msg)
+        return days or None
+
+    @field_validator("closed_days", "collection_days")
+    @classmethod
+    def _days_listed_once(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if value is not None and len(set(value)) != len(value):
+            msg = f"a day is listed twice: {list(value)}; list each day 1-7 once"
+            raise ValueError(msg)
+        return tuple(sorted(value)) if value else None
+
+    @model_validator(mode="after")
+    def _days_agree(self) -> PointRecord:
+        if self.closed_days and len(self.closed_days) == WEEK_DAYS:
+            msg = "closed_days closes every day of the week; leave at least one day open"
+            raise ValueError(msg)
+        both = set(self.closed_days or ()) & set(self.collection_days or ())
+        if both:
+            msg = (
+                f"collection_days {list(self.collection_days or ())} fall on closed_days "
+                f"{sorted(both)}; fix one of the two"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class District(StrictRecord):

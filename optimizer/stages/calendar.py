@@ -12,7 +12,10 @@ A stream collected every ``k`` days is due on the plan days ``d`` with
   (streams sharing trucks are balanced together). Trucks then work one dense area a
   day, near each of their depots, instead of a thinned-out city.
 
-A stream's ``allowed_days`` (days 1-7 of the week cycle) limit the offsets in both.
+A stream's ``allowed_days`` (days 1-7 of the week cycle) limit the offsets in both, and
+so do a point's own ``closed_days`` and ``collection_days`` (an existing contract, kept
+as is). A point collected daily skips its closed days (or the days outside its
+contract), and its next visit takes the waste of the days skipped.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from __future__ import annotations
 import itertools
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
-from optimizer.errors import InputError
+from optimizer.errors import InputError, Problem
 from optimizer.scenario import Scenario
 from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.sites import PointStream, stream_allowed
@@ -57,22 +61,41 @@ def hash_offset(point_id: str, stream: str, offsets: Sequence[int]) -> int:
     return offsets[zlib.crc32(f"{point_id}|{stream}".encode()) % len(offsets)]
 
 
+def week_day(day: int) -> int:
+    """The day 1-7 of the week cycle of plan day ``day`` (1-based)."""
+    return (day - 1) % WEEK + 1
+
+
 @dataclass(frozen=True)
 class Calendar:
-    """The calendar offset of every point-stream collected less than daily."""
+    """The calendar offset of every point-stream collected less than daily, and the
+    days of the week cycle that daily point-streams skip (their own closed days)."""
 
     mode: CalendarMode
     offsets: Mapping[PointStream, int]
+    skipped: Mapping[PointStream, frozenset[int]] = field(default_factory=dict)
 
     def due(self, point_id: str, stream: str, visits_per_week: float, day: int) -> bool:
         """Whether the point's stream is collected on plan day ``day`` (1-based)."""
         period = collection_period_days(visits_per_week)
         if period == 1:
-            return True
+            return week_day(day) not in self.skipped.get(PointStream(point_id, stream), ())
         offset = self.offsets.get(PointStream(point_id, stream))
         if offset is None:
             offset = hash_offset(point_id, stream, range(period))
         return (day - 1) % period == offset
+
+    def days_of_waste(self, point_id: str, stream: str, visits_per_week: float, day: int) -> float:
+        """How many days of the point's waste a collection on plan day ``day`` takes: a
+        period's worth, plus the days a daily point skipped just before."""
+        per_visit = 7.0 / max(visits_per_week, 1e-9)
+        if collection_period_days(visits_per_week) > 1:
+            return per_visit
+        skipped = self.skipped.get(PointStream(point_id, stream), frozenset())
+        before = 0
+        while before < WEEK - 1 and week_day(day - 1 - before) in skipped:
+            before += 1
+        return per_visit * (1 + before)
 
     def days_of(self, point_id: str, stream: str, visits_per_week: float, days: int) -> list[int]:
         """The plan days 1..``days`` the point's stream is collected on."""
@@ -83,12 +106,12 @@ class Calendar:
 FIXED = Calendar("fixed", {})
 
 
-def allowed_offsets(prep: Prepared, stream_id: str, period: int) -> list[int]:
+def allowed_offsets(scenario: Scenario, stream_id: str, period: int) -> list[int]:
     """The offsets whose days over a whole week cycle all lie in the stream's ``allowed_days``.
 
     Raises :class:`InputError` naming the stream when none does.
     """
-    allowed = prep.scenario.stream(stream_id).allowed_days
+    allowed = scenario.stream(stream_id).allowed_days
     offsets = list(range(period))
     if not allowed:
         return offsets
@@ -96,7 +119,7 @@ def allowed_offsets(prep: Prepared, stream_id: str, period: int) -> list[int]:
     kept = [o for o in offsets if set(offset_days(period, o, max(WEEK, period))) <= ok]
     if not kept:
         raise InputError.one(
-            prep.scenario.source_file,
+            scenario.source_file,
             f"[[streams]] '{stream_id}' allowed_days",
             f"the stream is collected every {period} days, and every such calendar falls on "
             f"a day outside allowed_days {sorted(ok)}",
@@ -104,6 +127,141 @@ def allowed_offsets(prep: Prepared, stream_id: str, period: int) -> list[int]:
             "more often",
         )
     return kept
+
+
+@dataclass(frozen=True)
+class PointDays:
+    """A point's own limits on its days (``closed_days``, ``collection_days``)."""
+
+    closed: frozenset[int]
+    contract: tuple[int, ...] | None
+
+
+def point_days(scenario: Scenario) -> dict[PointStream, PointDays]:
+    """The points of the scenario that limit their own collection days."""
+    return {
+        PointStream(p.id, p.stream): PointDays(frozenset(p.closed_days or ()), p.collection_days)
+        for p in scenario.points
+        if p.closed_days or p.collection_days
+    }
+
+
+def _calendars_text(period: int, offsets: Sequence[int]) -> str:
+    return ", ".join(
+        str([week_day(d) for d in offset_days(period, o, max(WEEK, period))]) for o in offsets
+    )
+
+
+def point_offsets(
+    scenario: Scenario, member: PointStream, limits: PointDays, period: int, offsets: Sequence[int]
+) -> list[int]:
+    """The ``offsets`` (already the stream's allowed ones) that keep clear of the point's
+    closed days and, under a contract, give exactly its days.
+
+    Raises :class:`InputError` naming the points file and the point when none does.
+    """
+    sc = scenario
+    days = {o: {week_day(d) for d in offset_days(period, o, max(WEEK, period))} for o in offsets}
+    kept = [o for o in offsets if not days[o] & limits.closed]
+    where = f"point '{member.point_id}' ({member.stream})"
+    if limits.contract is not None:
+        kept = [o for o in kept if days[o] == set(limits.contract)]
+        if not kept:
+            raise InputError.one(
+                sc.files.get("points", sc.source_file),
+                f"{where} collection_days",
+                f"{list(limits.contract)} is not a calendar of this stream, collected every "
+                f"{period} days: its calendars are {_calendars_text(period, offsets)} "
+                "(days of the week cycle)",
+                "write one of those, or leave collection_days empty to let the plan choose",
+            )
+    if not kept:
+        raise InputError.one(
+            sc.files.get("points", sc.source_file),
+            f"{where} closed_days",
+            f"every calendar of this stream ({_calendars_text(period, offsets)}, collected "
+            f"every {period} days) falls on a closed day {sorted(limits.closed)}",
+            "open the site on more days, or collect the stream more often",
+        )
+    return kept
+
+
+def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Problem]:
+    """Every point whose own days no calendar of its stream meets, in the season of
+    ``day_demand`` (what a plan would refuse), and streams whose ``allowed_days`` no
+    calendar meets."""
+    limits = point_days(scenario)
+    problems: list[Problem] = []
+    refused: set[tuple[str, int]] = set()
+    for pid, stream, visits in zip(
+        day_demand["point_id"].astype(str),
+        day_demand["stream"].astype(str),
+        day_demand["visits_per_week"].astype(float),
+        strict=True,
+    ):
+        period = collection_period_days(visits)
+        if period == 1 or (stream, period) in refused:
+            continue
+        try:
+            allowed = allowed_offsets(scenario, stream, period)
+        except InputError as exc:  # the stream's own days: said once
+            problems += exc.problems
+            refused.add((stream, period))
+            continue
+        member = PointStream(pid, stream)
+        if member in limits:
+            try:
+                point_offsets(scenario, member, limits[member], period, allowed)
+            except InputError as exc:
+                problems += exc.problems
+    return problems
+
+
+def skipped_days(prep: Prepared) -> dict[PointStream, frozenset[int]]:
+    """The days of the week cycle each daily point-stream skips: its closed days and the
+    days outside its contract."""
+    limits = point_days(prep.scenario)
+    if not limits:
+        return {}
+    rows = prep.day_demand
+    out: dict[PointStream, frozenset[int]] = {}
+    for pid, stream, visits in zip(
+        rows["point_id"].astype(str),
+        rows["stream"].astype(str),
+        rows["visits_per_week"].astype(float),
+        strict=True,
+    ):
+        member = PointStream(pid, stream)
+        own = limits.get(member)
+        if own is None or collection_period_days(visits) > 1:
+            continue
+        outside = set(range(1, WEEK + 1)) - set(own.contract) if own.contract else set()
+        out[member] = frozenset(own.closed | outside)
+    return out
+
+
+def _nearest_allowed(
+    prep: Prepared,
+    group: _Group,
+    i: int,
+    allowed: Sequence[int],
+    offsets: Mapping[PointStream, int],
+) -> int:
+    """Of a restricted point's ``allowed`` offsets, the one of its nearest neighbour (by
+    travel time both ways) among the stream's points on those offsets."""
+    on = {o: [j for j, m in enumerate(group.members) if offsets.get(m) == o] for o in allowed}
+    me = group.locations[i]
+    best, best_s = allowed[0], float("inf")
+    for o, members in on.items():
+        if not members:
+            continue
+        locs = [group.locations[j] for j in members]
+        there = prep.matrix.time_s[me, locs].astype(np.float64)
+        back = prep.matrix.time_s[locs, me].astype(np.float64)
+        near = float((there + back).min())
+        if near < best_s:
+            best, best_s = o, near
+    return best
 
 
 @dataclass(frozen=True)
@@ -329,21 +487,52 @@ def home_depots(prep: Prepared, group: _Group) -> NDArray[np.int64]:
     return np.asarray(np.argmin(out + back, axis=0), dtype=np.int64)
 
 
+def fixed_calendar(prep: Prepared) -> Calendar:
+    """The hash calendar: each point-stream's offset spread by a stable hash of its id over
+    the offsets its stream's ``allowed_days`` and its own days leave. It needs no open
+    sites, so one serves every site option's day 1."""
+    limits = point_days(prep.scenario)
+    offsets: dict[PointStream, int] = {}
+    allowed: dict[tuple[str, int], list[int]] = {}
+    rows = prep.day_demand
+    for pid, stream, visits in zip(
+        rows["point_id"].astype(str),
+        rows["stream"].astype(str),
+        rows["visits_per_week"].astype(float),
+        strict=True,
+    ):
+        period = collection_period_days(visits)
+        if period == 1:
+            continue
+        if (stream, period) not in allowed:
+            allowed[stream, period] = allowed_offsets(prep.scenario, stream, period)
+        member = PointStream(pid, stream)
+        ok = allowed[stream, period]
+        if member in limits:
+            ok = point_offsets(prep.scenario, member, limits[member], period, ok)
+        offsets[member] = hash_offset(pid, stream, ok)
+    return Calendar("fixed", offsets, skipped_days(prep))
+
+
 def plan_calendar(
     prep: Prepared, open_ids: set[str], *, days: int, mode: CalendarMode, seed: int = 0
 ) -> Calendar:
     """The calendar of a plan of ``days`` days: ``fixed`` (hash) or ``chosen`` (areas)."""
+    if mode == "fixed":
+        return fixed_calendar(prep)
     offsets: dict[PointStream, int] = {}
     groups = sorted(_groups(prep, open_ids), key=lambda g: -float(g.work_s.sum()))
     pool = fleet_pools(prep.scenario)
     # the work of each pool of trucks per plan day: the days even out per pool
     day_work = {p: np.zeros(days, dtype=np.float64) for p in set(pool.values())}
+    limits = point_days(prep.scenario)
     for group in groups:
-        allowed = allowed_offsets(prep, group.stream, group.period)
-        if mode == "fixed":
-            for member in group.members:
-                offsets[member] = hash_offset(member.point_id, member.stream, allowed)
-            continue
+        allowed = allowed_offsets(prep.scenario, group.stream, group.period)
+        own = {
+            i: point_offsets(prep.scenario, m, limits[m], group.period, allowed)
+            for i, m in enumerate(group.members)
+            if m in limits
+        }
         work = day_work[pool[group.stream]]
         home = home_depots(prep, group)
         for depot in sorted(set(home), key=lambda d: -float(group.work_s[home == d].sum())):
@@ -357,4 +546,7 @@ def plan_calendar(
             placement = _place_areas(area_work, allowed, group.period, work)
             for i, a in zip(rows, area, strict=True):
                 offsets[group.members[i]] = placement[int(a)]
-    return Calendar(mode, offsets)
+        for k, ok in own.items():  # points with limits of their own join a nearby area
+            if offsets[group.members[k]] not in ok:
+                offsets[group.members[k]] = _nearest_allowed(prep, group, k, ok, offsets)
+    return Calendar(mode, offsets, skipped_days(prep))

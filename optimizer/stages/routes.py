@@ -12,7 +12,7 @@ from optimizer.demand.loads import oversized_loads
 from optimizer.errors import InfeasibleError, InputError, Problem, VerificationError
 from optimizer.routing import RoutePlan, RoutingProblem, Vehicle, verify_routes
 from optimizer.routing.reasons import CAPACITY, FACILITY, TRUCK, category_of
-from optimizer.scenario import parse_hhmm, parse_window
+from optimizer.scenario import Scenario, parse_hhmm, parse_window
 from optimizer.stages.calendar import FIXED, Calendar
 from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.sites import stream_allowed
@@ -23,6 +23,27 @@ def due_on_day(point_id: str, stream: str, visits_per_week: float, day: int) -> 
     """Whether a point's stream is collected on plan day ``day`` under the ``fixed`` calendar
     (offsets spread by a stable hash; see :mod:`optimizer.stages.calendar`)."""
     return FIXED.due(point_id, stream, visits_per_week, day)
+
+
+def own_day_violations(
+    scenario: Scenario, problem: RoutingProblem, plan: RoutePlan, day: int
+) -> list[str]:
+    """Stops served on a day their point's own ``closed_days`` or ``collection_days``
+    forbid: read from the points themselves, not from the calendar that placed them."""
+    weekday = (day - 1) % 7 + 1
+    barred = {
+        (p.id, p.stream)
+        for p in scenario.points
+        if weekday in (p.closed_days or ())
+        or (p.collection_days is not None and weekday not in p.collection_days)
+    }
+    return [
+        f"point {problem.node_ids[s]} ({problem.stream[s]}) served on plan day {day}, "
+        "a day its own closed_days / collection_days forbid"
+        for r in plan.routes
+        for s in r.stops
+        if (problem.node_ids[s], problem.stream[s]) in barred
+    ]
 
 
 def routing_problem(
@@ -62,7 +83,9 @@ def routing_problem(
         ):
             continue
         point_id = str(row["point_id"])
-        per_visit = 7.0 / max(float(row["visits_per_week"]), 1e-9)
+        per_visit = calendar.days_of_waste(
+            point_id, str(row["stream"]), float(row["visits_per_week"]), day
+        )
         node_loc.append(Location("point", point_id))
         node_ids.append(point_id)
         labels.append(
@@ -217,7 +240,7 @@ def solve_day_routes(
     checked = (
         problem if problem.drop_penalty else dataclasses.replace(problem, drop_penalty=DROP_PENALTY)
     )
-    issues = verify_routes(checked, plan)
+    issues = verify_routes(checked, plan) + own_day_violations(sc, problem, plan, day)
     if issues:
         raise VerificationError(
             "route plan failed the independent check: " + "; ".join(issues[:10])

@@ -27,7 +27,7 @@ from optimizer.errors import InfeasibleError, InputError, VerificationError
 from optimizer.plan_types import SiteOption
 from optimizer.routing import RoutePlan, RoutingProblem, verify_routes
 from optimizer.routing.cost import route_cost
-from optimizer.stages.calendar import Calendar
+from optimizer.stages.calendar import Calendar, fixed_calendar
 from optimizer.stages.prepare import Location, Prepared
 from optimizer.stages.routes import routing_problem, solve_day_routes
 from optimizer.stages.sites import (
@@ -107,10 +107,10 @@ def option_sets(prep: Prepared, *, seconds: float, seed: int) -> list[frozenset[
     return [optimum] + [optimum ^ {c} for c in candidates]
 
 
-def fleet_estimate(prep: Prepared, open_ids: set[str]) -> float | None:
-    """KZT a day the fleet spends taking day 1's loads to the open sites (None when a
-    stop's stream has no open site or no truck)."""
-    problem, _ = routing_problem(prep, open_ids, day=1)
+def fleet_estimate(prep: Prepared, open_ids: set[str], calendar: Calendar) -> float | None:
+    """KZT a day the fleet spends taking day 1's loads (on ``calendar``) to the open sites
+    (None when a stop's stream has no open site or no truck)."""
+    problem, _ = routing_problem(prep, open_ids, day=1, calendar=calendar)
     return stem_cost(problem)
 
 
@@ -145,8 +145,11 @@ def _route_cost(problem: RoutingProblem, plan: RoutePlan) -> float:
     )
 
 
-def _routed(prep: Prepared, option: Option, seconds: float, seed: int) -> Option:
-    """The option with its day-1 routes measured (stops the fleet cannot serve counted)."""
+def _routed(
+    prep: Prepared, option: Option, calendar: Calendar, seconds: float, seed: int
+) -> Option:
+    """The option with its day-1 routes on ``calendar`` measured (stops the fleet cannot
+    serve counted)."""
     assert option.sites is not None
     solver = prep.scenario.solver.model_copy(update={"allow_unserved": True})
     listing = dataclasses.replace(
@@ -155,7 +158,7 @@ def _routed(prep: Prepared, option: Option, seconds: float, seed: int) -> Option
     open_ids = set(option.sites.decision.open_ids)
     try:
         problem, plan, node_loc = solve_day_routes(
-            listing, open_ids, time_limit_s=seconds, seed=seed
+            listing, open_ids, time_limit_s=seconds, seed=seed, calendar=calendar
         )
     except (InfeasibleError, InputError, VerificationError) as exc:
         return dataclasses.replace(option, refused=f"routes: {exc}")
@@ -176,14 +179,16 @@ def _estimated_present_cost(prep: Prepared, option: Option) -> float:
     return present_cost_with_fleet(prep.scenario, option.sites.kpis, option.estimate_kzt_per_day)
 
 
-def _site_plan(prep: Prepared, candidates: frozenset[str], seconds: float, seed: int) -> Option:
+def _site_plan(
+    prep: Prepared, candidates: frozenset[str], calendar: Calendar, seconds: float, seed: int
+) -> Option:
     """The option's site plan and fleet estimate, or why it has none."""
     names = tuple(sorted(candidates))
     try:
         sites = solve_sites(prep, time_limit_s=seconds, seed=seed, fixed=candidates)
     except (InfeasibleError, InputError, VerificationError) as exc:
         return Option(names, refused=f"site model: {exc}")
-    estimate = fleet_estimate(prep, set(sites.decision.open_ids))
+    estimate = fleet_estimate(prep, set(sites.decision.open_ids), calendar)
     if estimate is None:
         return Option(names, sites, "a stream has no open site or no truck that may carry it")
     return Option(names, sites, estimate_kzt_per_day=estimate)
@@ -222,12 +227,15 @@ def sites_and_day_one(
     and the chosen option's day-1 routes."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
+    # a one-day plan's calendar: the hash, within each point's own days (a point whose
+    # own days no calendar meets is an input error, raised here, not an option refused)
+    calendar = fixed_calendar(prep)
     sets = option_sets(prep, seconds=max(1.0, SITE_MODELS_SHARE * time_limit_s / 4), seed=seed)
     per_model = max(1.0, SITE_MODELS_SHARE * time_limit_s / max(len(sets), 1))
     options: list[Option] = []
     for k, candidates in enumerate(sets):
         progress.report(f"site option {k + 1} of {len(sets)}: site model…")
-        options.append(_site_plan(prep, candidates, per_model, seed))
+        options.append(_site_plan(prep, candidates, calendar, per_model, seed))
     ranked = sorted(
         (o for o in options if o.estimate_kzt_per_day is not None),
         key=lambda o: _estimated_present_cost(prep, o),
@@ -242,7 +250,7 @@ def sites_and_day_one(
         progress.report(
             f"site option {', '.join(option.candidates) or 'no new site'}: routes ({seconds:.0f} s)…"
         )
-        routed = _routed(prep, option, seconds, seed)
+        routed = _routed(prep, option, calendar, seconds, seed)
         options[options.index(option)] = routed
     tried = [o for o in options if o.routed is not None]
     if not tried:
