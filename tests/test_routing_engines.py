@@ -391,7 +391,7 @@ def test_the_cheaper_verified_plan_wins(
             break
         plan = solve_routes(p, time_limit_s=LIMIT_S, workers=2)
         assert plan.engine == cheap
-        assert f"{other} lost" in plan.engine_note
+        assert f"{other} lost" in plan.engine_note or f"{other} (alone) lost" in plan.engine_note
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -461,10 +461,29 @@ def test_lanes_spend_the_second_core_on_a_second_pyvrp_seed_where_ortools_never_
     assert [ln.seed_offset for ln in engines.lanes(plain, order, 3)] == [0, 1, 2]
     # unload trips: OR-Tools races alone beside the one-process run, with the spare cores
     order = engines.preferred(fleet_problem)
+    assert order[0] == engines.PYVRP
     assert engines.lanes(fleet_problem, order, 3) == [
         engines.Lane(tuple(order)),
-        engines.Lane((engines.ORTOOLS,), workers=2),
+        engines.Lane((engines.ORTOOLS,), workers=2, alone=True),
     ]
+    # OR-Tools first (a warm start): the spare cores go to the lane that runs it first
+    warm = engines.preferred(fleet_problem, initial=solved(fleet_problem).sequences())
+    assert warm[0] == engines.ORTOOLS
+    assert engines.lanes(fleet_problem, warm, 3) == [
+        engines.Lane(tuple(warm), workers=2),
+        engines.Lane((engines.PYVRP,), alone=True),
+    ]
+
+
+def test_a_race_where_every_lane_crashed_is_our_fault_not_infeasible(
+    fleet_problem: RoutingProblem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    boom = _fixed(None, RuntimeError("boom"))
+    monkeypatch.setattr(engines, "_RUN", {e: boom for e in engines.ENGINES})
+    with pytest.raises(RuntimeError, match="every routing engine crashed") as err:
+        solve_routes(fleet_problem, time_limit_s=LIMIT_S, workers=2)
+    assert "ortools (alone): crashed" in str(err.value) and "boom" in str(err.value)
+    assert not isinstance(err.value, InfeasibleError)
 
 
 def test_the_race_keeps_the_better_seed_and_names_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,7 +58,11 @@ FALLBACK_MIN_S = 1.0  # least time for the second engine when the first one fail
 #: verifier accepts (Astana's areas: 9 of 32 fell back, and had only a second left
 #: before). When PyVRP's plan is good, OR-Tools spends the rest improving it.
 PYVRP_SHARE_WITH_UNLOADS = 0.7
-POLISH_MIN_S = 2.0  # least time left worth an OR-Tools run from PyVRP's plan
+CRASHED = "crashed: "  # how an outcome's note starts when its engine raised
+POLISH_MIN_S = 2.0
+# the polish ends this long (at most 5 % of the limit) before the limit: a racing lane
+# that overran its limit by the grace would be stopped, and PyVRP's plan with it
+POLISH_END_S = 1.0  # least time left worth an OR-Tools run from PyVRP's plan
 START_S = 0.2  # process start-up (fork) taken from each racer's limit
 
 
@@ -201,7 +205,7 @@ def _attempt(engine: str, job: Job) -> Outcome:
         plan = _RUN[engine](job)
     except Exception as exc:  # reported with the engine's name; the other one may do
         log.warning("routing engine %s crashed: %s", engine, exc)
-        return Outcome(engine, None, f"crashed: {exc!r}", exc)
+        return Outcome(engine, None, f"{CRASHED}{exc!r}", exc)
     check_stop()  # a stopped search returns its best so far: not a plan to keep
     return Outcome(engine, plan, "" if plan is not None else "found no feasible plan")
 
@@ -213,10 +217,13 @@ class Lane:
     order: tuple[str, ...]
     seed_offset: int = 0
     workers: int = 1
+    alone: bool = False  # one engine on its own, beside a lane that ran it after another
 
     @property
     def label(self) -> str:
-        return f"seed +{self.seed_offset}" if self.seed_offset else ""
+        if self.seed_offset:
+            return f"seed +{self.seed_offset}"
+        return "alone" if self.alone else ""
 
 
 def plain_for_pyvrp(problem: RoutingProblem, order: Sequence[str]) -> bool:
@@ -234,12 +241,12 @@ def plain_for_pyvrp(problem: RoutingProblem, order: Sequence[str]) -> bool:
 
 def lanes(problem: RoutingProblem, order: Sequence[str], workers: int) -> list[Lane]:
     """The race's lanes: the one-process run first, then other seeds or the other engine."""
-    first = Lane(tuple(order))
     if plain_for_pyvrp(problem, order):
-        return [first] + [Lane((PYVRP,), seed_offset=k) for k in range(1, workers)]
+        return [Lane(tuple(order))] + [Lane((PYVRP,), seed_offset=k) for k in range(1, workers)]
     others = list(order[1:])
-    spare = max(1, workers - len(others))
-    return [first] + [Lane((e,), workers=spare if e == ORTOOLS else 1) for e in others]
+    spare = max(1, workers - len(others))  # OR-Tools can use more than one process
+    first = Lane(tuple(order), workers=spare if order[0] == ORTOOLS else 1)
+    return [first] + [Lane((e,), workers=spare if e == ORTOOLS else 1, alone=True) for e in others]
 
 
 def _lane_run(lane: Lane, job: Job) -> list[Outcome]:
@@ -250,7 +257,7 @@ def _lane_run(lane: Lane, job: Job) -> list[Outcome]:
         outcomes = _in_turn(job.problem, lane.order, run, t0)
     except Exception as exc:
         log.info("routing lane %s crashed: %s", lane, traceback.format_exc())
-        return [Outcome(lane.order[0], None, f"crashed: {exc!r}", lane=lane.label)]
+        return [Outcome(lane.order[0], None, f"{CRASHED}{exc!r}", lane=lane.label)]
     # exceptions stay in the worker (they may not pickle); their notes say what happened
     return [dataclasses.replace(o, error=None, lane=lane.label) for o in outcomes]
 
@@ -266,9 +273,14 @@ def _race(order: Sequence[str], job: Job) -> list[Outcome]:
         lambda i: (racing[i], dataclasses.replace(job, time_limit_s=limit)),
         workers=len(racing),
         deadline=t0 + job.time_limit_s + GRACE_S,
+        keep_going=True,  # a lane whose process died leaves the others their plans
     )
     out: list[Outcome] = []
     for lane, result in zip(racing, results, strict=True):
+        if isinstance(result, BaseException):
+            note = f"{CRASHED}{result!r}"
+            out.append(Outcome(lane.order[0], None, note, lane=lane.label))
+            continue
         if result is None:
             note = "still running at the time limit; stopped"
             out.append(Outcome(lane.order[0], None, note, lane=lane.label))
@@ -341,6 +353,7 @@ def _in_turn(problem: RoutingProblem, order: Sequence[str], job: Job, t0: float)
         log.info("routing engine %s: %s; trying the next engine", name, outcome.note)
     last = outcomes[-1]
     left = job.time_limit_s - (time.perf_counter() - t0)
+    left -= min(POLISH_END_S, 0.05 * job.time_limit_s)
     if last.engine == PYVRP and last.plan is not None and ORTOOLS in order and left >= POLISH_MIN_S:
         polished = _polish(problem, last.plan, job, left)
         if polished.plan is not None:
@@ -370,12 +383,16 @@ def _pick(
     """The cheapest verified plan, its engine and notes on the others; or the error."""
     good = [o for o in outcomes if o.plan is not None]
     if not good:
-        failed = "; ".join(f"{o.engine}: {o.note}" for o in outcomes)
+        failed = "; ".join(f"{o.name}: {o.note}" for o in outcomes)
         if any("independent check" in o.note for o in outcomes):
             raise VerificationError(f"no routing engine produced a valid plan ({failed})")
         errors = [o.error for o in outcomes if o.error is not None]
         if errors and len(errors) == len(outcomes):
             raise errors[0]
+        if outcomes and all(o.note.startswith(CRASHED) for o in outcomes):
+            # racing lanes keep their exceptions (they may not pickle): a fault of ours,
+            # not an infeasible problem
+            raise RuntimeError(f"every routing engine crashed ({failed})")
         raise InfeasibleError(diagnose(problem) + f" (engines: {failed})")
     cost = {id(o): plan_cost(problem, o.plan, presolved) for o in good if o.plan is not None}
     best = min(good, key=lambda o: cost[id(o)])

@@ -145,6 +145,7 @@ def run_jobs(
     workers: int,
     deadline: float | None = None,
     context: str = "fork",
+    keep_going: bool = False,
 ) -> list[Any]:
     """Run ``fn(*args_for(i))`` for ``i < count`` in up to ``workers`` processes.
 
@@ -152,7 +153,8 @@ def run_jobs(
     Returns the results in job order; a job still running at ``deadline``
     (``time.perf_counter()`` clock) is terminated and gives ``None``. A stop request
     terminates every worker and raises :class:`Interrupted`; an exception in a
-    worker terminates the others and is raised here.
+    worker (or a worker that died) terminates the others and is raised here, or, with
+    ``keep_going``, is that job's result while the others run on.
     """
     ctx: Any = mp.get_context(context)
     results: list[Any] = [None] * count
@@ -182,7 +184,9 @@ def run_jobs(
                     exc, trace = value
                     if trace:
                         exc.add_note(trace)
-                    raise exc
+                    if not keep_going:
+                        raise exc
+                    value = exc
                 results[job] = value
             if deadline is not None and time.perf_counter() > deadline:
                 for conn, (_, process) in list(running.items()):
