@@ -129,7 +129,9 @@ class Point(TypedDict):
     district: Annotated[str, About('"" when unknown')]
     tonnes_per_day: Annotated[float, About("annual average")]
     m3_per_day: float
-    visits_per_week: float
+    visits_per_week: Annotated[
+        float, About("in the season of the planned days (routed plans), else annual average")
+    ]
     containers: Annotated[int, About("0 when unknown")]
     due_today: Annotated[bool | None, About("collected on plan day 1; null: no routes planned")]
     due_days: Annotated[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
 from pathlib import Path
@@ -185,6 +186,13 @@ def test_week_plan_writes_the_calendar_by_stream(tmp_path: Path) -> None:
     # every-other-day points are on exactly one of the two days
     dry = [p for p in plan["points"] if p["stream"] == "dry_recyclables"]
     assert dry and all(len(p["due_days"]) == 1 for p in dry)
+    # the visits a sheet states are the planned season's rule (msw daily in the warm
+    # season), not the year's mean of the two seasons (5.33 with the cold months)
+    msw = [p for p in plan["points"] if p["stream"] == "msw"]
+    assert msw and all(p["visits_per_week"] == 7 and p["due_days"] == [1, 2] for p in msw)
+    with (out / "calendar.csv").open(encoding="utf-8-sig") as f:
+        rows = [r for r in csv.DictReader(f) if r["stream"] == "msw"]
+    assert rows and all(float(r["visits_per_week"]) == 7 for r in rows)
     report = (out / "report.html").read_text()
     assert "Collection calendar" in report and "chosen" in report
 

@@ -278,6 +278,11 @@ def _point_records(prep: Prepared, days: Sequence[DayRoutes]) -> list[Point]:
         for i in d.problem.stops:
             due_days.setdefault((d.problem.node_ids[i], d.problem.stream[i]), []).append(d.day)
     rows: list[dict[Any, Any]] = prep.demand.to_dict("records")
+    # routed plans follow the rule of the planned season, not the annual mean
+    season_visits = {
+        (str(r["point_id"]), str(r["stream"])): float(r["visits_per_week"])
+        for r in prep.day_demand[["point_id", "stream", "visits_per_week"]].to_dict("records")
+    }
     # snapped holds the locations in the order of location_index
     streets = dict(zip(index, street_names(prep.network, prep.snapped), strict=True))
     points: list[Point] = []
@@ -293,7 +298,12 @@ def _point_records(prep: Prepared, days: Sequence[DayRoutes]) -> list[Point]:
                 "district": str(row.get("district") or ""),
                 "tonnes_per_day": _round(row["tonnes_per_day"], 4),
                 "m3_per_day": _round(row["m3_per_day"], 4),
-                "visits_per_week": _round(row["visits_per_week"], 2),
+                "visits_per_week": _round(
+                    season_visits.get((loc.id, str(row["stream"])), row["visits_per_week"])
+                    if days
+                    else row["visits_per_week"],
+                    2,
+                ),
                 "containers": int(row.get("containers") or 0),
                 "due_today": None if not days else 1 in due,
                 "due_days": due if days else None,
