@@ -89,3 +89,51 @@ def test_split_solve_is_verified_on_the_whole_problem() -> None:
     assert len(served) == len(set(served))
     assert set(served) | {s for s, _ in plan.unserved} == set(problem.stops)
     assert not plan.unserved  # 90 x 0.4 t and 8 trucks: all fit
+
+
+def _two_depot_problem() -> tuple[RoutingProblem, np.ndarray]:
+    """Two depots 20 km apart, 24 stops around each, a landfill between; trucks of the
+    east depot are listed first."""
+    rng = np.random.default_rng(5)
+    lon0, lat0 = 71.30, 51.13
+    west = np.column_stack([lon0 + rng.uniform(0, 0.02, 24), lat0 + rng.uniform(0, 0.02, 24)])
+    east = west + [0.29, 0.0]
+    coords = np.vstack([[lon0, lat0], [lon0 + 0.29, lat0], west, east, [lon0 + 0.145, lat0]])
+    xy = np.column_stack([coords[:, 0] * 69_900.0, coords[:, 1] * 111_000.0])
+    dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)).astype(np.int64)
+    n = len(coords)
+    stops = 48
+    demand = np.array([0, 0] + [300] * stops + [0], dtype=np.int64)
+
+    def truck(name: str, depot: int) -> Vehicle:
+        return Vehicle(
+            id=name, start=depot, end=depot, capacity_kg=8000, capacity_l=40000,
+            cost_per_km=200, shift_s=8 * 3600, available_from_s=7 * 3600,
+        )  # fmt: skip
+
+    problem = RoutingProblem(
+        node_ids=tuple(f"n{i}" for i in range(n)),
+        kind=("depot", "depot") + ("stop",) * stops + ("facility",),
+        distance_m=dist,
+        time_s=np.rint(dist / (25 / 3.6)).astype(np.int64),
+        demand_kg=demand,
+        demand_l=demand * 4,
+        service_s=np.array([0, 0] + [120] * stops + [600], dtype=np.int64),
+        time_window=np.tile([0, 24 * 3600], (n, 1)),
+        stream=(None, None) + ("msw",) * stops + (None,),
+        facility_streams={n - 1: frozenset({"msw"})},
+        vehicles=tuple(truck(f"E{k}", 1) for k in range(3))
+        + tuple(truck(f"W{k}", 0) for k in range(3)),
+    )
+    return problem, coords
+
+
+def test_each_area_gets_the_trucks_of_its_nearest_depot() -> None:
+    problem, coords = _two_depot_problem()
+    parts, _ = split_problem(problem, coords, max_stops=24)
+    assert len(parts) == 2
+    for part in parts:
+        full = [part.nodes[s] for s in part.problem.stops]
+        near = 0 if np.mean(coords[full, 0]) < coords[0, 0] + 0.145 else 1
+        starts = {part.nodes[v.start] for v in part.problem.vehicles}
+        assert starts == {near}, part.label  # no truck crosses the city from the far depot

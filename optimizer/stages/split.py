@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.cluster.vq import kmeans2
+from scipy.optimize import linear_sum_assignment
 
 from optimizer import progress
 from optimizer.errors import InfeasibleError, InputError
@@ -201,16 +202,45 @@ def split_problem(
         day_s = _day_s(problem, ref)
         need = [max(1, math.ceil(1.15 * _work_s(problem, a, ref) / day_s)) for a in areas]
         share = _allocate(need, len(trucks))
-        start = 0
-        for g, (area, count) in enumerate(zip(areas, share, strict=True)):
-            chosen = trucks[start : start + count]
-            start += count
+        for g, (area, chosen) in enumerate(
+            zip(areas, _trucks_near(problem, areas, share, trucks), strict=True)
+        ):
             for v in chosen:
                 free.pop(v.id)
             number = f"area {g + 1} of {len(areas)}" if len(areas) > 1 else "area"
             groups.append(_Group(area, chosen, number))
     parts = [_subproblem(problem, g.stops, g.trucks, _area_label(problem, g)) for g in groups]
     return parts, list(free.values())
+
+
+def _trucks_near(
+    problem: RoutingProblem,
+    areas: Sequence[Sequence[int]],
+    share: Sequence[int],
+    trucks: Sequence[Vehicle],
+) -> list[list[Vehicle]]:
+    """``share[a]`` trucks for each area ``a``, those whose depots are nearest to it: the
+    total time from each truck's depot to the area's stops and back is least.
+
+    Trucks taken in list order would send a depot's trucks to whichever areas came
+    first, across the city from a nearer depot with trucks to spare.
+    """
+    slots = [a for a, count in enumerate(share) for _ in range(count)]
+    chosen: list[list[Vehicle]] = [[] for _ in areas]
+    if not slots:
+        return chosen
+    time = problem.time_s
+    cost = np.empty((len(trucks), len(areas)), dtype=np.float64)
+    for a, area in enumerate(areas):
+        idx = np.asarray(area)
+        for t, v in enumerate(trucks):
+            there = time[v.start, idx].astype(np.float64)
+            back = time[idx, v.end].astype(np.float64)
+            cost[t, a] = float(np.mean(there) + np.mean(back))
+    rows, cols = linear_sum_assignment(cost[:, slots])
+    for t, s in sorted(zip(rows.tolist(), cols.tolist(), strict=True)):
+        chosen[slots[s]].append(trucks[t])
+    return chosen
 
 
 def _allocate(need: Sequence[int], available: int) -> list[int]:
