@@ -168,8 +168,8 @@ _SOLVER_CHOICES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "--calendar",
         ("auto", "chosen", "fixed"),
-        "which days a container emptied every k days is collected on: chosen (compact "
-        "areas of equal work, even days), fixed (a stable hash of the point id), auto "
+        "which days a container emptied every k days is collected on: chosen (wedges "
+        "around each depot of equal work, even days), fixed (a stable hash of the point id), auto "
         "(chosen for several days; default: the scenario's [solver] calendar)",
     ),
 )

@@ -1,4 +1,4 @@
-"""Collection calendars: compact areas of equal work, placed on days that carry even work."""
+"""Collection calendars: areas of equal work (wedges around each depot), placed on days that carry even work."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from optimizer.stages.calendar import (
     fleet_pools,
     offset_days,
     plan_calendar,
+    sector_areas,
 )
 from optimizer.stages.prepare import Location, prepare
 from optimizer.stages.routes import due_on_day
@@ -73,6 +74,25 @@ def test_offsets_without_a_plan_day_take_areas_blind_to_size() -> None:
     assert placement[7:] == [7, 8, 9]
     assert sorted(placement[:7]) == list(range(7))
     assert day_work.sum() == pytest.approx(7.0)
+
+
+def test_sectors_give_every_day_near_and_far_work_in_equal_shares() -> None:
+    # a town west of its depot: a dense core 2 km out and sparse outskirts 12 km out,
+    # spread over 150 degrees either side of due west (across the +-180 degree cut)
+    rng = np.random.default_rng(1)
+    angle = np.pi + rng.uniform(-1.3, 1.3, 400)
+    radius = np.where(np.arange(400) < 300, 2000.0, 12000.0) * rng.uniform(0.8, 1.2, 400)
+    xy = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    work = np.where(radius > 6000, 3.0, 1.0)  # outlying stops take longer to reach
+    area = sector_areas(xy, (0.0, 0.0), work, 3)
+    shares = [float(work[area == a].sum()) / float(work.sum()) for a in range(3)]
+    assert shares == pytest.approx([1 / 3] * 3, abs=0.02)
+    far = radius > 6000
+    for a in range(3):  # each day has core and outskirts, not one district a day
+        assert 0.2 < far[area == a].mean() < 0.6
+        # a wedge is one run of bearings: the cut at +-180 degrees does not split one
+        bearing = np.mod(angle[area == a], 2 * np.pi)
+        assert np.ptp(bearing) < 2.6 * 2 / 3 + 0.1
 
 
 def test_offset_days() -> None:

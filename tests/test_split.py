@@ -97,7 +97,7 @@ def _two_depot_problem() -> tuple[RoutingProblem, np.ndarray]:
     rng = np.random.default_rng(5)
     lon0, lat0 = 71.30, 51.13
     west = np.column_stack([lon0 + rng.uniform(0, 0.02, 24), lat0 + rng.uniform(0, 0.02, 24)])
-    east = west + [0.29, 0.0]
+    east = west + np.array([0.29, 0.0])
     coords = np.vstack([[lon0, lat0], [lon0 + 0.29, lat0], west, east, [lon0 + 0.145, lat0]])
     xy = np.column_stack([coords[:, 0] * 69_900.0, coords[:, 1] * 111_000.0])
     dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)).astype(np.int64)

@@ -258,8 +258,8 @@ def _days_assumption(season: str, days: int, calendar: CalendarMode = "fixed") -
             f"collection pattern (daily streams every day; every-k-days streams on one day in k). {load}"
         )
     how = (
-        "chosen by the planner: neighbouring points share their days, in compact areas of "
-        "equal work placed so that the days carry even work"
+        "chosen by the planner: neighbouring points share their days, in wedges around "
+        "each depot of equal work placed so that the days carry even work"
         if calendar == "chosen"
         else "spread over the points by a stable hash of their id, so the days carry similar work"
     )

@@ -6,11 +6,12 @@ A stream collected every ``k`` days is due on the plan days ``d`` with
 * ``fixed`` spreads the offsets over the points by a stable hash of the id, so each
   day carries about the same work and a point keeps its days from run to run.
 * ``chosen`` gives neighbours the same days: the points of a stream (those nearest
-  each depot that may serve it, depot by depot) are split into ``k`` compact areas of
-  equal work along the road network (travel times), and the areas are put on the
-  offsets that even out the plan days' work of the trucks that carry the stream
-  (streams sharing trucks are balanced together). Trucks then work one dense area a
-  day, near each of their depots, instead of a thinned-out city.
+  each depot that may serve it, depot by depot) are split into ``k`` wedges around the
+  depot of equal work (:func:`sector_areas`; compact areas grown along the roads,
+  :func:`balanced_areas`, remain as ``AREA_SHAPE = "compact"``), and the wedges are put
+  on the offsets that even out the plan days' work of the trucks that carry the stream
+  (streams sharing trucks are balanced together). Trucks then work one wedge a day
+  instead of a thinned-out city, and every day has near and far work alike.
 
 A stream's ``allowed_days`` (days 1-7 of the week cycle) limit the offsets in both, and
 so do a point's own ``closed_days`` and ``collection_days`` (an existing contract, kept
@@ -41,6 +42,9 @@ CalendarMode = Literal["chosen", "fixed"]
 AREA_SLACK = 0.03
 #: Rounds of assign-then-recentre when splitting a stream into areas.
 AREA_ROUNDS = 12
+#: How a depot's points are split over the days: ``sectors`` (wedges around the depot)
+#: or ``compact`` (areas of equal work grown along the roads).
+AREA_SHAPE: Literal["sectors", "compact"] = "sectors"
 #: Above this many areas the areas are placed on days greedily, not by enumeration.
 MAX_ENUMERATED_AREAS = 6
 WEEK = 7
@@ -272,7 +276,7 @@ class _Group:
     period: int
     members: list[PointStream]
     locations: list[int]  # rows of prep.matrix
-    work_s: NDArray[np.float64]  # route seconds one visit takes: service + share of unloading
+    work_s: NDArray[np.float64]  # route seconds a visit takes: service, unloading, reaching it
 
 
 def _groups(prep: Prepared, open_ids: set[str]) -> list[_Group]:
@@ -304,16 +308,33 @@ def _groups(prep: Prepared, open_ids: set[str]) -> list[_Group]:
         work = service + per_tonne[stream].get(pid, 0.0) * tonnes * 7 / visits
         location = prep.location_index[Location("point", pid)]
         found.setdefault((stream, period), []).append((PointStream(pid, stream), location, work))
-    return [
-        _Group(
-            stream,
-            period,
-            [m for m, _, _ in items],
-            [loc for _, loc, _ in items],
-            np.array([w for _, _, w in items], dtype=np.float64),
+    groups = []
+    for (stream, period), items in found.items():
+        locations = [loc for _, loc, _ in items]
+        work = np.array([w for _, _, w in items], dtype=np.float64)
+        groups.append(
+            _Group(
+                stream,
+                period,
+                [m for m, _, _ in items],
+                locations,
+                work + _reach_s(prep, locations),
+            )
         )
-        for (stream, period), items in found.items()
-    ]
+    return groups
+
+
+def _reach_s(prep: Prepared, locations: Sequence[int]) -> NDArray[np.float64]:
+    """Per point, the driving that reaches it: the time from its nearest neighbour of
+    the same group (a chosen calendar keeps neighbours on the same days). Outlying
+    areas with sparse stops need more trucks than their service and unloading say."""
+    if len(locations) < 2:
+        return np.zeros(len(locations), dtype=np.float64)
+    sub = prep.matrix.time_s[np.ix_(locations, locations)].astype(np.float64)
+    sub = np.minimum(sub, sub.T)
+    np.fill_diagonal(sub, np.inf)
+    nearest = sub.min(axis=1)
+    return np.where(np.isfinite(nearest), nearest, 0.0)
 
 
 def _trips_s(prep: Prepared, open_ids: set[str], stream: str) -> dict[str, float]:
@@ -400,6 +421,29 @@ def balanced_areas(
     return area
 
 
+def sector_areas(
+    xy: NDArray[np.float64], centre: tuple[float, float], work: NDArray[np.float64], k: int
+) -> NDArray[np.int64]:
+    """Split points into ``k`` wedges around ``centre`` (a depot) of about equal work;
+    the wedge of each point. Every wedge reaches from near the depot to the edge of its
+    territory, so each day gets near and far work alike and its trucks fill their
+    shifts the same way (compact areas put a whole outlying district on one day, whose
+    trucks fit fewer unload trips in a shift). ``xy`` in local metres."""
+    n = len(work)
+    if k <= 1 or n == 0:
+        return np.zeros(n, dtype=np.int64)
+    angle = np.arctan2(xy[:, 1] - centre[1], xy[:, 0] - centre[0])
+    order = np.argsort(angle, kind="stable")
+    ordered = angle[order]
+    gaps = np.diff(np.append(ordered, ordered[0] + 2 * np.pi))
+    order = np.roll(order, -((int(np.argmax(gaps)) + 1) % n))  # start at the widest gap
+    cum = np.cumsum(work[order])
+    total = float(cum[-1]) if cum[-1] > 0 else 1.0
+    labels = np.empty(n, dtype=np.int64)
+    labels[order] = np.minimum(((cum - work[order] / 2) / total * k).astype(np.int64), k - 1)
+    return labels
+
+
 def _place_areas(
     area_work: Sequence[float], offsets: Sequence[int], period: int, day_work: NDArray[np.float64]
 ) -> list[int]:
@@ -471,6 +515,29 @@ def fleet_pools(scenario: Scenario) -> dict[str, int]:
     return {s: numbers.setdefault(find(s), len(numbers)) for s in ids}
 
 
+def _stream_depots(scenario: Scenario, stream: str) -> list[str]:
+    """The depots whose trucks may carry ``stream``, in the order :func:`home_depots` numbers them."""
+    return sorted({vt.depot for vt in scenario.fleet if vt.streams is None or stream in vt.streams})
+
+
+def _local_xy(
+    prep: Prepared, depot: str | None, locations: Sequence[int]
+) -> tuple[tuple[float, float], NDArray[np.float64]]:
+    """The depot and the points in local metres (the depot at the origin); without a
+    depot, the points' mean is the origin."""
+    lon = np.asarray(prep.snapped.lon, dtype=np.float64)
+    lat = np.asarray(prep.snapped.lat, dtype=np.float64)
+    rows = np.asarray(locations)
+    if depot is not None:
+        at = prep.location_index[Location("depot", depot)]
+        lon0, lat0 = float(lon[at]), float(lat[at])
+    else:
+        lon0, lat0 = float(lon[rows].mean()), float(lat[rows].mean())
+    scale = 111_320.0 * np.cos(np.radians(lat0))
+    xy = np.column_stack([(lon[rows] - lon0) * scale, (lat[rows] - lat0) * 110_540.0])
+    return (0.0, 0.0), xy
+
+
 def home_depots(prep: Prepared, group: _Group) -> NDArray[np.int64]:
     """Per point of ``group``, the nearest depot (by travel time) among the depots whose
     trucks may carry its stream; each depot's home points are split into their own areas,
@@ -535,13 +602,18 @@ def plan_calendar(
         }
         work = day_work[pool[group.stream]]
         home = home_depots(prep, group)
+        depots = _stream_depots(prep.scenario, group.stream)
         for depot in sorted(set(home), key=lambda d: -float(group.work_s[home == d].sum())):
             rows = np.flatnonzero(home == depot)
             locs = [group.locations[i] for i in rows]
             times = prep.matrix.time_s[np.ix_(locs, locs)].astype(np.float64)
-            area = balanced_areas(
-                (times + times.T) / 2, group.work_s[rows], len(allowed), seed=seed
-            )
+            if AREA_SHAPE == "sectors":
+                centre, xy = _local_xy(prep, depots[int(depot)] if depots else None, locs)
+                area = sector_areas(xy, centre, group.work_s[rows], len(allowed))
+            else:
+                area = balanced_areas(
+                    (times + times.T) / 2, group.work_s[rows], len(allowed), seed=seed
+                )
             area_work = [float(group.work_s[rows][area == a].sum()) for a in range(len(allowed))]
             placement = _place_areas(area_work, allowed, group.period, work)
             for i, a in zip(rows, area, strict=True):
