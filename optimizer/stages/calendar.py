@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -190,13 +190,8 @@ def point_offsets(
     return kept
 
 
-def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Problem]:
-    """Every point whose own days no calendar of its stream meets, in the season of
-    ``day_demand`` (what a plan would refuse), and streams whose ``allowed_days`` no
-    calendar meets."""
-    limits = point_days(scenario)
-    problems: list[Problem] = []
-    refused: set[tuple[str, int]] = set()
+def _less_than_daily(day_demand: pd.DataFrame) -> Iterator[tuple[str, str, int]]:
+    """Point id, stream and period (days) of every row collected less than daily."""
     for pid, stream, visits in zip(
         day_demand["point_id"].astype(str),
         day_demand["stream"].astype(str),
@@ -204,7 +199,19 @@ def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Prob
         strict=True,
     ):
         period = collection_period_days(visits)
-        if period == 1 or (stream, period) in refused:
+        if period > 1:
+            yield pid, stream, period
+
+
+def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Problem]:
+    """Every point whose own days no calendar of its stream meets, in the season of
+    ``day_demand`` (what a plan would refuse), and streams whose ``allowed_days`` no
+    calendar meets."""
+    limits = point_days(scenario)
+    problems: list[Problem] = []
+    refused: set[tuple[str, int]] = set()
+    for pid, stream, period in _less_than_daily(day_demand):
+        if (stream, period) in refused:
             continue
         try:
             allowed = allowed_offsets(scenario, stream, period)
@@ -561,16 +568,7 @@ def fixed_calendar(prep: Prepared) -> Calendar:
     limits = point_days(prep.scenario)
     offsets: dict[PointStream, int] = {}
     allowed: dict[tuple[str, int], list[int]] = {}
-    rows = prep.day_demand
-    for pid, stream, visits in zip(
-        rows["point_id"].astype(str),
-        rows["stream"].astype(str),
-        rows["visits_per_week"].astype(float),
-        strict=True,
-    ):
-        period = collection_period_days(visits)
-        if period == 1:
-            continue
+    for pid, stream, period in _less_than_daily(prep.day_demand):
         if (stream, period) not in allowed:
             allowed[stream, period] = allowed_offsets(prep.scenario, stream, period)
         member = PointStream(pid, stream)
