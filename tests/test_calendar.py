@@ -16,13 +16,16 @@ from optimizer.plan import demo_scenario_path
 from optimizer.scenario import load_scenario
 from optimizer.stages.calendar import (
     _place_areas,
-    allowed_offsets,
+    allowed_patterns,
     balanced_areas,
-    collection_period_days,
+    days_since_visit,
     fleet_pools,
-    offset_days,
+    is_daily,
+    pattern_days,
     plan_calendar,
     sector_areas,
+    visits_in_week,
+    week_patterns,
 )
 from optimizer.stages.prepare import Location, prepare
 from optimizer.stages.routes import due_on_day
@@ -57,23 +60,24 @@ def test_areas_respect_the_work_limit_when_blobs_are_uneven() -> None:
 
 
 def test_areas_place_heavy_work_on_fewer_days() -> None:
-    # every-other-day stream over 7 days: offset 0 has days 1,3,5,7, offset 1 days 2,4,6.
-    # With 10 units of daily work already on days 2,4,6, the heavier area goes to offset 0.
+    # two patterns over 7 days: days 1,3,5,7 and days 2,4,6. With 10 units of daily
+    # work already on days 2,4,6, the heavier area goes to the first.
     day_work = np.array([0.0, 10, 0, 10, 0, 10, 0])
-    placement = _place_areas([5.0, 15.0], [0, 1], 2, day_work)
+    options = [frozenset({1, 3, 5, 7}), frozenset({2, 4, 6})]
+    placement = _place_areas([5.0, 15.0], options, day_work)
     assert placement == [1, 0]
     assert day_work.tolist() == [15.0, 15, 15, 15, 15, 15, 15]
 
 
-def test_offsets_without_a_plan_day_take_areas_blind_to_size() -> None:
-    # every-10-days stream in a 7-day plan: offsets 7, 8, 9 fall outside the plan;
-    # the last three areas go there whatever their size (no lighter week by choice).
-    work = [1.0] * 7 + [9.0, 9.0, 9.0]
-    day_work = np.zeros(7)
-    placement = _place_areas(work, list(range(10)), 10, day_work)
-    assert placement[7:] == [7, 8, 9]
-    assert sorted(placement[:7]) == list(range(7))
-    assert day_work.sum() == pytest.approx(7.0)
+def test_patterns_without_a_plan_day_take_areas_blind_to_size() -> None:
+    # a weekly stream in a 3-day plan: the patterns of days 4-7 fall outside the plan;
+    # the last four areas go there whatever their size (no lighter plan by choice).
+    work = [1.0] * 3 + [9.0, 9.0, 9.0, 9.0]
+    day_work = np.zeros(3)
+    placement = _place_areas(work, week_patterns(1), day_work)
+    assert placement[3:] == [3, 4, 5, 6]
+    assert sorted(placement[:3]) == [0, 1, 2]
+    assert day_work.sum() == pytest.approx(3.0)
 
 
 def test_sectors_give_every_day_near_and_far_work_in_equal_shares() -> None:
@@ -95,11 +99,21 @@ def test_sectors_give_every_day_near_and_far_work_in_equal_shares() -> None:
         assert np.ptp(bearing) < 2.6 * 2 / 3 + 0.1
 
 
-def test_offset_days() -> None:
-    assert offset_days(2, 0, 7) == (1, 3, 5, 7)
-    assert offset_days(3, 2, 7) == (3, 6)
-    assert offset_days(10, 8, 7) == ()
-    assert collection_period_days(7 / 3) == 3 and collection_period_days(3) == 2
+def test_week_patterns_spread_the_visits_evenly() -> None:
+    three = {tuple(sorted(p)) for p in week_patterns(3)}
+    assert three == {(1, 3, 5), (1, 3, 6), (1, 4, 6), (2, 4, 6), (2, 4, 7), (2, 5, 7), (3, 5, 7)}
+    assert len(week_patterns(1)) == 7 and len(week_patterns(2)) == 7
+    assert len(week_patterns(5)) == 14 and week_patterns(7) == (frozenset(range(1, 8)),)
+    for n in range(1, 8):
+        for pattern in week_patterns(n):
+            waits = [days_since_visit(pattern, d) for d in sorted(pattern)]
+            # exactly n visits, a week's waste in all, no wait above an even spread's
+            assert len(pattern) == n and sum(waits) == 7 and max(waits) == -(-7 // n)
+    assert pattern_days(frozenset({1, 3, 5}), 4) == (1, 3)
+    assert days_since_visit(frozenset({1, 3, 5}), 1) == 3  # Fri to Mon
+    assert days_since_visit(frozenset({1, 3, 5}), 8) == 3  # the next week alike
+    assert visits_in_week(7 / 3) == 3 and visits_in_week(3) == 3 and visits_in_week(3.5) == 4
+    assert is_daily(7) and is_daily(16 / 3) and not is_daily(3) and not is_daily(1)
 
 
 @pytest.fixture(scope="module")
@@ -124,14 +138,21 @@ def test_chosen_calendar_is_compact_and_keeps_frequencies(demo_prep) -> None:  #
     stream = "dry_recyclables"
     rows = demo_prep.day_demand[demo_prep.day_demand["stream"] == stream]
     visits = float(rows["visits_per_week"].iloc[0])
-    period = collection_period_days(visits)
-    assert period == 2
+    assert visits == 3
+    calendars = [list(pattern_days(p, 7)) for p in week_patterns(3)]
     for pid in rows["point_id"].astype(str):
         days = chosen.days_of(pid, stream, visits, 7)
-        assert days in ([1, 3, 5, 7], [2, 4, 6])
+        assert days in calendars
+        # three visits take the week's waste once: none is collected twice or left
+        assert sum(chosen.days_of_waste(pid, stream, visits, d) for d in days) == 7
         assert fixed.days_of(pid, stream, visits, 7) == [
             d for d in range(1, 8) if due_on_day(pid, stream, visits, d)
         ]
+    # every day carries some of the stream, about 3/7 of its points
+    per_day = Counter(
+        d for pid in rows["point_id"].astype(str) for d in chosen.days_of(pid, stream, visits, 7)
+    )
+    assert all(0.25 * len(rows) < per_day[d] < 0.6 * len(rows) for d in range(1, 8))
     # neighbours share days: a due stop's nearest due neighbour is closer than under the hash
     assert _nearest_neighbour_s(demo_prep, chosen, stream, 1) < _nearest_neighbour_s(
         demo_prep, fixed, stream, 1
@@ -156,13 +177,19 @@ def test_allowed_days_limit_both_calendars(demo_prep) -> None:  # type: ignore[n
         }
     )
     prep = type(demo_prep)(**{**demo_prep.__dict__, "scenario": sc})
-    assert allowed_offsets(prep.scenario, stream.id, 2) == [1]  # offset 0 collects on day 7
+    kept = allowed_patterns(prep.scenario, stream.id, 3)
+    assert [sorted(week_patterns(3)[i]) for i in kept] == [
+        [1, 3, 5],
+        [1, 3, 6],
+        [1, 4, 6],
+        [2, 4, 6],
+    ]
     open_ids = {f.id for f in sc.facilities if f.state == "existing"}
     for mode in ("chosen", "fixed"):
         calendar = plan_calendar(prep, open_ids, days=7, mode=mode)
-        assert Counter(calendar.offsets[k] for k in calendar.offsets if k.stream == stream.id) == {
-            1: len(prep.day_demand[prep.day_demand["stream"] == stream.id])
-        }
+        used = Counter(calendar.patterns[k] for k in calendar.patterns if k.stream == stream.id)
+        assert sum(used.values()) == len(prep.day_demand[prep.day_demand["stream"] == stream.id])
+        assert set(used) == set(kept)  # each pattern without a Sunday, and only those
     only_sunday = stream.model_copy(update={"allowed_days": (7,)})
     sc2 = sc.model_copy(
         update={"streams": tuple(only_sunday if s.id == stream.id else s for s in sc.streams)}
@@ -171,7 +198,7 @@ def test_allowed_days_limit_both_calendars(demo_prep) -> None:  # type: ignore[n
     with pytest.raises(InputError) as err:
         plan_calendar(prep2, open_ids, days=7, mode="chosen")
     text = str(err.value)
-    assert "dry_recyclables" in text and "allowed_days" in text and "every 2 days" in text
+    assert "dry_recyclables" in text and "allowed_days" in text and "3 times a week" in text
 
 
 def test_allowed_days_are_checked_in_the_scenario(
@@ -203,9 +230,10 @@ def test_week_plan_writes_the_calendar_by_stream(tmp_path: Path) -> None:
     for day in by_day:
         assert sum(day["stops_by_stream"].values()) == day["stops_served"]
         assert sum(day["tonnes_by_stream"].values()) == pytest.approx(day["tonnes"], abs=0.05)
-    # every-other-day points are on exactly one of the two days
+    # three-a-week points are on one of the two days or neither (Wed/Fri/Sun)
     dry = [p for p in plan["points"] if p["stream"] == "dry_recyclables"]
-    assert dry and all(len(p["due_days"]) == 1 for p in dry)
+    assert dry and all(len(p["due_days"]) <= 1 for p in dry)
+    assert {tuple(p["due_days"]) for p in dry} == {(1,), (2,), ()}
     # the visits a sheet states are the planned season's rule (msw daily in the warm
     # season), not the year's mean of the two seasons (5.33 with the cold months)
     msw = [p for p in plan["points"] if p["stream"] == "msw"]
@@ -281,7 +309,11 @@ def test_a_points_contract_and_closed_days_hold_in_both_calendars(demo_prep, mod
     open_ids = {f.id for f in prep.scenario.facilities if f.state == "existing"}
     cal = plan_calendar(prep, open_ids, days=7, mode=mode)  # type: ignore[arg-type]
     assert cal.days_of(dry[0], "dry_recyclables", visits["dry_recyclables"], 7) == [2, 4, 6]
-    assert cal.days_of(dry[1], "dry_recyclables", visits["dry_recyclables"], 7) == [1, 3, 5, 7]
+    assert cal.days_of(dry[1], "dry_recyclables", visits["dry_recyclables"], 7) in (
+        [1, 3, 5],
+        [1, 3, 6],
+        [3, 5, 7],
+    )  # the calendars without a Tuesday or a Thursday
     assert cal.days_of(msw[0], "msw", visits["msw"], 7) == [1, 4, 5, 6, 7]
     assert cal.days_of(msw[1], "msw", visits["msw"], 7) == [1, 2, 3, 4, 5]
     # a daily point's next visit takes the waste of the days it skipped
@@ -298,9 +330,9 @@ def test_a_points_contract_and_closed_days_hold_in_both_calendars(demo_prep, mod
     assert load_kg(4, msw[0]) == pytest.approx(3 * load_kg(5, msw[0]), abs=2)
     # the other points keep their stream's calendars
     others = dry[2:]
+    calendars = [list(pattern_days(p, 7)) for p in week_patterns(3)]
     assert all(
-        cal.days_of(p, "dry_recyclables", visits["dry_recyclables"], 7) in ([1, 3, 5, 7], [2, 4, 6])
-        for p in others
+        cal.days_of(p, "dry_recyclables", visits["dry_recyclables"], 7) in calendars for p in others
     )
 
 
@@ -311,7 +343,7 @@ def test_a_point_whose_days_no_calendar_meets_is_refused_by_name(demo_prep) -> N
     open_ids = {f.id for f in demo_prep.scenario.facilities if f.state == "existing"}
     cases = {
         "collection_days": _record(demo_prep, dry[0], "dry_recyclables", collection_days="1 4"),
-        "closed_days": _record(demo_prep, dry[0], "dry_recyclables", closed_days="1 2"),
+        "closed_days": _record(demo_prep, dry[0], "dry_recyclables", closed_days="3 4 5"),
     }
     for key, record in cases.items():
         prep = _with_points(demo_prep, [record])
@@ -319,7 +351,7 @@ def test_a_point_whose_days_no_calendar_meets_is_refused_by_name(demo_prep) -> N
             plan_calendar(prep, open_ids, days=7, mode="chosen")
         text = str(err.value)
         assert f"point '{dry[0]}' (dry_recyclables) {key}" in text
-        assert "[1, 3, 5, 7], [2, 4, 6]" in text  # the calendars it could have
+        assert "[1, 3, 5], [1, 3, 6], [1, 4, 6], [2, 4, 6]" in text  # the calendars it could have
         # validate finds the same, without solving
         problems = calendar_problems(prep.scenario, prep.day_demand)
         assert len(problems) == 1 and problems[0].where.endswith(key)
@@ -375,7 +407,7 @@ def test_a_plan_refuses_a_contract_no_calendar_meets_before_solving(
     toml = _demo_with_points(
         tmp_path,
         "market-1,24.9415,60.1765,dry_recyclables,0.3,,1 4\n"
-        "shop-1,24.9503,60.1759,dry_recyclables,0.2,1 2,\n",
+        "shop-1,24.9503,60.1759,dry_recyclables,0.2,3 4 5,\n",
     )
     out = tmp_path / "plan"
     args = ["plan", str(toml), "--out", str(out), "--days", "3", "--time-limit", "6"]

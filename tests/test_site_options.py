@@ -138,6 +138,6 @@ def test_an_options_day_is_reused_only_on_the_plans_own_day_one(demo_prep) -> No
     kept = day_one_for_plan(demo_prep, day, open_ids, FIXED)
     assert kept is not None and kept.plan is day.plan
     chosen = plan_calendar(demo_prep, open_ids, days=2, mode="chosen", seed=0)
-    moved = [ps for ps, k in chosen.offsets.items() if k != hash_offset(*ps, range(2))]
+    moved = [ps for ps, k in chosen.patterns.items() if k != hash_offset(*ps, range(7))]
     assert moved  # the chosen calendar changes which stops are due on day 1
     assert day_one_for_plan(demo_prep, day, open_ids, chosen) is None

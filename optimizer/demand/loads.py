@@ -1,8 +1,10 @@
 """Loads no truck can carry: a point-stream whose waste per visit exceeds every truck
 allowed to carry that stream.
 
-The routes stage collects a point every ``7 / visits_per_week`` days, so one visit
-lifts that many days of waste (see :mod:`optimizer.stages.routes`). When that is more
+A point collected ``n`` times a week is emptied on days as evenly spread as a week
+allows, so one visit lifts at most ``ceil(7 / n)`` days of waste (the longest gap of its
+calendar, see :mod:`optimizer.stages.calendar`); a daily point lifts a day's waste, or
+more after its own days off. When that is more
 than the largest truck allowed to carry the stream holds (by weight, or by loose
 volume: body m³ × compaction), the plan cannot serve the point. ``optimizer
 validate`` reports it as an input error, naming the file the point comes from.
@@ -75,6 +77,8 @@ def oversized_loads(scenario: Scenario, demand: pd.DataFrame) -> list[Problem]:
         days = 7.0 / max(visits, 1e-9)
         if round(days) <= 1:  # a daily point's visit after its own days off takes theirs
             days *= 1 + skips.get((str(row["point_id"]), stream), 0)
+        else:  # the longest gap of a calendar of ceil(visits) days a week
+            days = float(math.ceil(7.0 / min(7, math.ceil(visits - 1e-9)) - 1e-9))
         kg = round(float(row["tonnes_per_day"]) * days * 1000)
         litres = round(float(row["m3_per_day"]) * days * 1000)
         if any(kg <= w and litres <= v for w, v in map(_capacity, trucks)):

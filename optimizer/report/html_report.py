@@ -429,15 +429,15 @@ def _calendar_table(plan: Plan) -> str:
         for s in streams
     )
     how = (
-        "chosen: neighbouring points share their days, in compact areas of equal work "
-        "placed so that the days carry even work"
+        "chosen: neighbouring points share their days, in wedges around each depot of "
+        "equal work placed so that the days carry even work"
         if k.get("calendar") == "chosen"
         else "fixed: spread over the points by a stable hash of their id"
     )
     return (
         "<h2>Collection calendar</h2>"
         f"<div class='note'>Stops served (and tonnes) per stream and day. Days of streams "
-        f"emptied every k days: {esc(how)}. Each point's days are in calendar.csv "
+        f"collected less than daily: {esc(how)}. Each point's days are in calendar.csv "
         "(one row per point and stream).</div>"
         f"<table class='t days'><thead><tr><th>Stream</th>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table>"

@@ -249,13 +249,14 @@ def _fleet_record(vt: VehicleTypeSpec) -> FleetType:
 def _days_assumption(season: str, days: int, calendar: CalendarMode = "fixed") -> str:
     """How the plan days relate to collection frequencies, in words."""
     load = (
-        "A stop's load is the waste accumulated since its last visit "
-        "(tonnes per day × 7 / visits per week). Sites are sized on the annual average."
+        "A stop's load is the waste accumulated since its last visit (tonnes per day × "
+        "the days since). Sites are sized on the annual average."
     )
     if days <= 1:
         return (
             f"Routes are planned for one {season}-season day: the stops due on day 1 of the "
-            f"collection pattern (daily streams every day; every-k-days streams on one day in k). {load}"
+            f"collection calendar (daily streams every day; a stream collected n times a week on n "
+            f"days of the week, as evenly spread as a week allows). {load}"
         )
     how = (
         "chosen by the planner: neighbouring points share their days, in wedges around "
@@ -265,8 +266,9 @@ def _days_assumption(season: str, days: int, calendar: CalendarMode = "fixed") -
     )
     return (
         f"Routes are planned for {days} consecutive {season}-season days: daily streams are "
-        f"collected every day, a stream emptied every k days on one day in k; which day is "
-        f"{how}. {load}"
+        f"collected every day, a stream collected n times a week on n days of the week as "
+        f"evenly spread as a week allows (3 a week: Mon/Wed/Fri, Tue/Thu/Sat, ...); which "
+        f"days are {how}. {load}"
     )
 
 

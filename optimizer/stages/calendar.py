@@ -1,19 +1,22 @@
-"""Collection calendars: on which plan days each point's stream is emptied.
+"""Collection calendars: on which days of the week each point's stream is emptied.
 
-A stream collected every ``k`` days is due on the plan days ``d`` with
-``(d - 1) % k == offset``; a calendar is the offset of every point-stream.
+A stream collected ``n`` times a week (less than daily) has as its calendars the sets
+of ``n`` days of the week cycle whose gaps are as even as they can be
+(:func:`week_patterns`): three a week gives Mon/Wed/Fri, Tue/Thu/Sat, ... (gaps 2, 2
+and 3 days), seven calendars in all. A calendar is the choice of one of them for every
+point-stream, and a visit takes the waste of the days since the one before.
 
-* ``fixed`` spreads the offsets over the points by a stable hash of the id, so each
+* ``fixed`` spreads the patterns over the points by a stable hash of the id, so each
   day carries about the same work and a point keeps its days from run to run.
 * ``chosen`` gives neighbours the same days: the points of a stream (those nearest
-  each depot that may serve it, depot by depot) are split into ``k`` wedges around the
-  depot of equal work (:func:`sector_areas`; compact areas grown along the roads,
-  :func:`balanced_areas`, remain as ``AREA_SHAPE = "compact"``), and the wedges are put
-  on the offsets that even out the plan days' work of the trucks that carry the stream
-  (streams sharing trucks are balanced together). Trucks then work one wedge a day
-  instead of a thinned-out city, and every day has near and far work alike.
+  each depot that may serve it, depot by depot) are split into one wedge around the
+  depot per pattern, of equal work (:func:`sector_areas`; compact areas grown along the
+  roads, :func:`balanced_areas`, remain as ``AREA_SHAPE = "compact"``), and the wedges
+  are put on the patterns that even out the plan days' work of the trucks that carry
+  the stream (streams sharing trucks are balanced together). Trucks then work a few
+  wedges a day instead of a thinned-out city, and every day has near and far work.
 
-A stream's ``allowed_days`` (days 1-7 of the week cycle) limit the offsets in both, and
+A stream's ``allowed_days`` (days 1-7 of the week cycle) limit the patterns in both, and
 so do a point's own ``closed_days`` and ``collection_days`` (an existing contract, kept
 as is). A point collected daily skips its closed days (or the days outside its
 contract), and its next visit takes the waste of the days skipped.
@@ -21,7 +24,9 @@ contract), and its next visit takes the waste of the days skipped.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,14 +60,54 @@ def collection_period_days(visits_per_week: float) -> int:
     return max(1, round(7.0 / max(visits_per_week, 1e-9)))
 
 
-def offset_days(period: int, offset: int, days: int) -> tuple[int, ...]:
-    """The plan days 1..``days`` of the calendar ``offset`` of an every-``period``-days stream."""
-    return tuple(d for d in range(1, days + 1) if (d - 1) % period == offset)
+def is_daily(visits_per_week: float) -> bool:
+    """Whether a stream with these visits per week is collected every day (5.33 a week,
+    a year's mean, counts as daily; 3 or 4 a week do not)."""
+    return collection_period_days(visits_per_week) == 1
 
 
-def hash_offset(point_id: str, stream: str, offsets: Sequence[int]) -> int:
-    """The ``fixed`` calendar: one of ``offsets`` picked by a stable hash of the point-stream."""
-    return offsets[zlib.crc32(f"{point_id}|{stream}".encode()) % len(offsets)]
+def visits_in_week(visits_per_week: float) -> int:
+    """Visits in each week cycle of a stream collected less than daily: the visits per
+    week rounded up (never fewer than the rule asks), 1 to 7."""
+    return min(WEEK, max(1, math.ceil(visits_per_week - 1e-9)))
+
+
+@functools.cache
+def week_patterns(visits: int) -> tuple[frozenset[int], ...]:
+    """The calendars of a stream collected ``visits`` times a week: every set of that many
+    days 1-7 whose gaps around the week are all ``7 // visits`` or one more (so no wait
+    is longer than an even spread gives), in the order of their days."""
+    short, long = WEEK // visits, -(-WEEK // visits)
+    found = []
+    for days in itertools.combinations(range(1, WEEK + 1), visits):
+        gaps = [b - a for a, b in itertools.pairwise(days)] + [days[0] + WEEK - days[-1]]
+        if all(g in (short, long) for g in gaps):
+            found.append(frozenset(days))
+    return tuple(found)
+
+
+def pattern_days(pattern: frozenset[int], days: int) -> tuple[int, ...]:
+    """The plan days 1..``days`` whose day of the week cycle is in ``pattern``."""
+    return tuple(d for d in range(1, days + 1) if week_day(d) in pattern)
+
+
+def days_since_visit(pattern: frozenset[int], day: int) -> int:
+    """Days of waste a visit on week day ``day`` of ``pattern`` takes: those since the
+    pattern's previous day, around the week (a pattern's gaps add up to 7)."""
+    back = 1
+    while back < WEEK and week_day(day - back) not in pattern:
+        back += 1
+    return back
+
+
+def pattern_text(pattern: frozenset[int]) -> str:
+    """A pattern as its days, e.g. ``[1, 3, 5]``."""
+    return str(sorted(pattern))
+
+
+def hash_offset(point_id: str, stream: str, choices: Sequence[int]) -> int:
+    """The ``fixed`` calendar: one of ``choices`` picked by a stable hash of the point-stream."""
+    return choices[zlib.crc32(f"{point_id}|{stream}".encode()) % len(choices)]
 
 
 def week_day(day: int) -> int:
@@ -72,29 +117,35 @@ def week_day(day: int) -> int:
 
 @dataclass(frozen=True)
 class Calendar:
-    """The calendar offset of every point-stream collected less than daily, and the
-    days of the week cycle that daily point-streams skip (their own closed days)."""
+    """The pattern of every point-stream collected less than daily (an index into
+    :func:`week_patterns` of its visits), and the days of the week cycle that daily
+    point-streams skip (their own closed days)."""
 
     mode: CalendarMode
-    offsets: Mapping[PointStream, int]
+    patterns: Mapping[PointStream, int]
     skipped: Mapping[PointStream, frozenset[int]] = field(default_factory=dict)
+
+    def pattern(self, point_id: str, stream: str, visits_per_week: float) -> frozenset[int]:
+        """The week days a point-stream collected less than daily is emptied on."""
+        options = week_patterns(visits_in_week(visits_per_week))
+        index = self.patterns.get(PointStream(point_id, stream))
+        if index is None:
+            index = hash_offset(point_id, stream, range(len(options)))
+        return options[index]
 
     def due(self, point_id: str, stream: str, visits_per_week: float, day: int) -> bool:
         """Whether the point's stream is collected on plan day ``day`` (1-based)."""
-        period = collection_period_days(visits_per_week)
-        if period == 1:
+        if is_daily(visits_per_week):
             return week_day(day) not in self.skipped.get(PointStream(point_id, stream), ())
-        offset = self.offsets.get(PointStream(point_id, stream))
-        if offset is None:
-            offset = hash_offset(point_id, stream, range(period))
-        return (day - 1) % period == offset
+        return week_day(day) in self.pattern(point_id, stream, visits_per_week)
 
     def days_of_waste(self, point_id: str, stream: str, visits_per_week: float, day: int) -> float:
-        """How many days of the point's waste a collection on plan day ``day`` takes: a
-        period's worth, plus the days a daily point skipped just before."""
+        """How many days of the point's waste a collection on plan day ``day`` takes: the
+        days since its pattern's previous visit; for a daily point, a day's worth plus
+        the days it skipped just before."""
+        if not is_daily(visits_per_week):
+            return float(days_since_visit(self.pattern(point_id, stream, visits_per_week), day))
         per_visit = 7.0 / max(visits_per_week, 1e-9)
-        if collection_period_days(visits_per_week) > 1:
-            return per_visit
         skipped = self.skipped.get(PointStream(point_id, stream), frozenset())
         before = 0
         while before < WEEK - 1 and week_day(day - 1 - before) in skipped:
@@ -110,23 +161,24 @@ class Calendar:
 FIXED = Calendar("fixed", {})
 
 
-def allowed_offsets(scenario: Scenario, stream_id: str, period: int) -> list[int]:
-    """The offsets whose days over a whole week cycle all lie in the stream's ``allowed_days``.
+def allowed_patterns(scenario: Scenario, stream_id: str, visits: int) -> list[int]:
+    """The patterns (indexes into :func:`week_patterns`) whose days all lie in the
+    stream's ``allowed_days``.
 
     Raises :class:`InputError` naming the stream when none does.
     """
     allowed = scenario.stream(stream_id).allowed_days
-    offsets = list(range(period))
+    options = week_patterns(visits)
     if not allowed:
-        return offsets
-    ok = set(allowed)
-    kept = [o for o in offsets if set(offset_days(period, o, max(WEEK, period))) <= ok]
+        return list(range(len(options)))
+    kept = [i for i, days in enumerate(options) if days <= set(allowed)]
     if not kept:
         raise InputError.one(
             scenario.source_file,
             f"[[streams]] '{stream_id}' allowed_days",
-            f"the stream is collected every {period} days, and every such calendar falls on "
-            f"a day outside allowed_days {sorted(ok)}",
+            f"the stream is collected {_times(visits)} a week, and every such calendar "
+            f"({_calendars_text(options, range(len(options)))}) falls on a day outside "
+            f"allowed_days {sorted(allowed)}",
             "allow more days of the week, or raise min_visits_per_week so it is collected "
             "more often",
         )
@@ -150,32 +202,34 @@ def point_days(scenario: Scenario) -> dict[PointStream, PointDays]:
     }
 
 
-def _calendars_text(period: int, offsets: Sequence[int]) -> str:
-    return ", ".join(
-        str([week_day(d) for d in offset_days(period, o, max(WEEK, period))]) for o in offsets
-    )
+def _times(visits: int) -> str:
+    return {1: "once", 2: "twice"}.get(visits, f"{visits} times")
 
 
-def point_offsets(
-    scenario: Scenario, member: PointStream, limits: PointDays, period: int, offsets: Sequence[int]
+def _calendars_text(options: Sequence[frozenset[int]], chosen: Sequence[int]) -> str:
+    return ", ".join(pattern_text(options[i]) for i in chosen)
+
+
+def point_patterns(
+    scenario: Scenario, member: PointStream, limits: PointDays, visits: int, allowed: Sequence[int]
 ) -> list[int]:
-    """The ``offsets`` (already the stream's allowed ones) that keep clear of the point's
+    """The ``allowed`` patterns (already the stream's) that keep clear of the point's
     closed days and, under a contract, give exactly its days.
 
     Raises :class:`InputError` naming the points file and the point when none does.
     """
     sc = scenario
-    days = {o: {week_day(d) for d in offset_days(period, o, max(WEEK, period))} for o in offsets}
-    kept = [o for o in offsets if not days[o] & limits.closed]
+    options = week_patterns(visits)
+    kept = [i for i in allowed if not options[i] & limits.closed]
     where = f"point '{member.point_id}' ({member.stream})"
     if limits.contract is not None:
-        kept = [o for o in kept if days[o] == set(limits.contract)]
+        kept = [i for i in kept if options[i] == set(limits.contract)]
         if not kept:
             raise InputError.one(
                 sc.files.get("points", sc.source_file),
                 f"{where} collection_days",
-                f"{list(limits.contract)} is not a calendar of this stream, collected every "
-                f"{period} days: its calendars are {_calendars_text(period, offsets)} "
+                f"{list(limits.contract)} is not a calendar of this stream, collected "
+                f"{_times(visits)} a week: its calendars are {_calendars_text(options, allowed)} "
                 "(days of the week cycle)",
                 "write one of those, or leave collection_days empty to let the plan choose",
             )
@@ -183,24 +237,23 @@ def point_offsets(
         raise InputError.one(
             sc.files.get("points", sc.source_file),
             f"{where} closed_days",
-            f"every calendar of this stream ({_calendars_text(period, offsets)}, collected "
-            f"every {period} days) falls on a closed day {sorted(limits.closed)}",
+            f"every calendar of this stream ({_calendars_text(options, allowed)}, collected "
+            f"{_times(visits)} a week) falls on a closed day {sorted(limits.closed)}",
             "open the site on more days, or collect the stream more often",
         )
     return kept
 
 
 def _less_than_daily(day_demand: pd.DataFrame) -> Iterator[tuple[str, str, int]]:
-    """Point id, stream and period (days) of every row collected less than daily."""
+    """Point id, stream and visits in the week of every row collected less than daily."""
     for pid, stream, visits in zip(
         day_demand["point_id"].astype(str),
         day_demand["stream"].astype(str),
         day_demand["visits_per_week"].astype(float),
         strict=True,
     ):
-        period = collection_period_days(visits)
-        if period > 1:
-            yield pid, stream, period
+        if not is_daily(visits):
+            yield pid, stream, visits_in_week(visits)
 
 
 def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Problem]:
@@ -210,19 +263,19 @@ def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Prob
     limits = point_days(scenario)
     problems: list[Problem] = []
     refused: set[tuple[str, int]] = set()
-    for pid, stream, period in _less_than_daily(day_demand):
-        if (stream, period) in refused:
+    for pid, stream, visits in _less_than_daily(day_demand):
+        if (stream, visits) in refused:
             continue
         try:
-            allowed = allowed_offsets(scenario, stream, period)
+            allowed = allowed_patterns(scenario, stream, visits)
         except InputError as exc:  # the stream's own days: said once
             problems += exc.problems
-            refused.add((stream, period))
+            refused.add((stream, visits))
             continue
         member = PointStream(pid, stream)
         if member in limits:
             try:
-                point_offsets(scenario, member, limits[member], period, allowed)
+                point_patterns(scenario, member, limits[member], visits, allowed)
             except InputError as exc:
                 problems += exc.problems
     return problems
@@ -244,7 +297,7 @@ def skipped_days(prep: Prepared) -> dict[PointStream, frozenset[int]]:
     ):
         member = PointStream(pid, stream)
         own = limits.get(member)
-        if own is None or collection_period_days(visits) > 1:
+        if own is None or not is_daily(visits):
             continue
         outside = set(range(1, WEEK + 1)) - set(own.contract) if own.contract else set()
         out[member] = frozenset(own.closed | outside)
@@ -256,11 +309,11 @@ def _nearest_allowed(
     group: _Group,
     i: int,
     allowed: Sequence[int],
-    offsets: Mapping[PointStream, int],
+    chosen: Mapping[PointStream, int],
 ) -> int:
-    """Of a restricted point's ``allowed`` offsets, the one of its nearest neighbour (by
-    travel time both ways) among the stream's points on those offsets."""
-    on = {o: [j for j, m in enumerate(group.members) if offsets.get(m) == o] for o in allowed}
+    """Of a restricted point's ``allowed`` patterns, the one of its nearest neighbour (by
+    travel time both ways) among the stream's points on those patterns."""
+    on = {o: [j for j, m in enumerate(group.members) if chosen.get(m) == o] for o in allowed}
     me = group.locations[i]
     best, best_s = allowed[0], float("inf")
     for o, members in on.items():
@@ -277,17 +330,17 @@ def _nearest_allowed(
 
 @dataclass(frozen=True)
 class _Group:
-    """The point-streams of one stream that share a collection period."""
+    """The point-streams of one stream that share their visits a week."""
 
     stream: str
-    period: int
+    visits: int  # in each week cycle
     members: list[PointStream]
     locations: list[int]  # rows of prep.matrix
     work_s: NDArray[np.float64]  # route seconds a visit takes: service, unloading, reaching it
 
 
 def _groups(prep: Prepared, open_ids: set[str]) -> list[_Group]:
-    """Point-streams collected less than daily, grouped by stream and period, with work."""
+    """Point-streams collected less than daily, grouped by stream and visits, with work."""
     sc = prep.scenario
     stop_s = 60 * sc.solver.stop_service_min
     per_container_s = 60 * sc.solver.service_min_per_container
@@ -304,25 +357,25 @@ def _groups(prep: Prepared, open_ids: set[str]) -> list[_Group]:
         np.asarray(containers, dtype=np.float64),
         strict=True,
     ):
-        period = collection_period_days(visits)
-        if period == 1:
+        if is_daily(visits):
             continue
+        n = visits_in_week(visits)
         if stream not in per_tonne:
             capacity = _capacity_t(prep, stream)
             trips = _trips_s(prep, open_ids, stream)
             per_tonne[stream] = {p: t / capacity if capacity > 0 else 0.0 for p, t in trips.items()}
         service = own_service.get(pid, stop_s + per_container_s * count)
-        work = service + per_tonne[stream].get(pid, 0.0) * tonnes * 7 / visits
+        work = service + per_tonne[stream].get(pid, 0.0) * tonnes * WEEK / n
         location = prep.location_index[Location("point", pid)]
-        found.setdefault((stream, period), []).append((PointStream(pid, stream), location, work))
+        found.setdefault((stream, n), []).append((PointStream(pid, stream), location, work))
     groups = []
-    for (stream, period), items in found.items():
+    for (stream, n), items in found.items():
         locations = [loc for _, loc, _ in items]
         work = np.array([w for _, _, w in items], dtype=np.float64)
         groups.append(
             _Group(
                 stream,
-                period,
+                n,
                 [m for m, _, _ in items],
                 locations,
                 work + _reach_s(prep, locations),
@@ -452,22 +505,23 @@ def sector_areas(
 
 
 def _place_areas(
-    area_work: Sequence[float], offsets: Sequence[int], period: int, day_work: NDArray[np.float64]
+    area_work: Sequence[float], options: Sequence[frozenset[int]], day_work: NDArray[np.float64]
 ) -> list[int]:
-    """The offset of each area so that the busiest plan day carries the least work.
+    """Of the week patterns ``options`` (one per area), the one of each area (its index
+    in ``options``) so that the busiest plan day carries the least work.
 
     ``day_work`` (one entry per plan day) holds the work already placed; it is updated.
-    Offsets with no day inside the plan (a period longer than the plan) take the last
+    Patterns with no day inside the plan (a plan shorter than the week) take the last
     areas in index order, blind to their size, so that the plan is not made lighter by
     leaving its largest areas out. The others are placed by trying every placement (up
-    to MAX_ENUMERATED_AREAS areas) or, above, largest area first onto the offset whose
+    to MAX_ENUMERATED_AREAS areas) or, above, largest area first onto the pattern whose
     days end least loaded.
     """
     days = len(day_work)
-    cover = {o: [d - 1 for d in offset_days(period, o, days)] for o in offsets}
-    inside = [o for o in offsets if cover[o]]
-    outside = [o for o in offsets if not cover[o]]
-    placement = [-1] * len(area_work)  # one area per offset
+    cover = {o: [d - 1 for d in pattern_days(days_of, days)] for o, days_of in enumerate(options)}
+    inside = [o for o in cover if cover[o]]
+    outside = [o for o in cover if not cover[o]]
+    placement = [-1] * len(area_work)  # one area per pattern
     for a, o in zip(range(len(inside), len(area_work)), outside, strict=True):
         placement[a] = o
     placed = list(range(len(inside)))
@@ -562,21 +616,21 @@ def home_depots(prep: Prepared, group: _Group) -> NDArray[np.int64]:
 
 
 def fixed_calendar(prep: Prepared) -> Calendar:
-    """The hash calendar: each point-stream's offset spread by a stable hash of its id over
-    the offsets its stream's ``allowed_days`` and its own days leave. It needs no open
+    """The hash calendar: each point-stream's pattern spread by a stable hash of its id over
+    the patterns its stream's ``allowed_days`` and its own days leave. It needs no open
     sites, so one serves every site option's day 1."""
     limits = point_days(prep.scenario)
-    offsets: dict[PointStream, int] = {}
+    patterns: dict[PointStream, int] = {}
     allowed: dict[tuple[str, int], list[int]] = {}
-    for pid, stream, period in _less_than_daily(prep.day_demand):
-        if (stream, period) not in allowed:
-            allowed[stream, period] = allowed_offsets(prep.scenario, stream, period)
+    for pid, stream, visits in _less_than_daily(prep.day_demand):
+        if (stream, visits) not in allowed:
+            allowed[stream, visits] = allowed_patterns(prep.scenario, stream, visits)
         member = PointStream(pid, stream)
-        ok = allowed[stream, period]
+        ok = allowed[stream, visits]
         if member in limits:
-            ok = point_offsets(prep.scenario, member, limits[member], period, ok)
-        offsets[member] = hash_offset(pid, stream, ok)
-    return Calendar("fixed", offsets, skipped_days(prep))
+            ok = point_patterns(prep.scenario, member, limits[member], visits, ok)
+        patterns[member] = hash_offset(pid, stream, ok)
+    return Calendar("fixed", patterns, skipped_days(prep))
 
 
 def plan_calendar(
@@ -585,16 +639,17 @@ def plan_calendar(
     """The calendar of a plan of ``days`` days: ``fixed`` (hash) or ``chosen`` (areas)."""
     if mode == "fixed":
         return fixed_calendar(prep)
-    offsets: dict[PointStream, int] = {}
+    patterns: dict[PointStream, int] = {}
     groups = sorted(_groups(prep, open_ids), key=lambda g: -float(g.work_s.sum()))
     pool = fleet_pools(prep.scenario)
     # the work of each pool of trucks per plan day: the days even out per pool
     day_work = {p: np.zeros(days, dtype=np.float64) for p in set(pool.values())}
     limits = point_days(prep.scenario)
     for group in groups:
-        allowed = allowed_offsets(prep.scenario, group.stream, group.period)
+        allowed = allowed_patterns(prep.scenario, group.stream, group.visits)
+        options = [week_patterns(group.visits)[i] for i in allowed]
         own = {
-            i: point_offsets(prep.scenario, m, limits[m], group.period, allowed)
+            i: point_patterns(prep.scenario, m, limits[m], group.visits, allowed)
             for i, m in enumerate(group.members)
             if m in limits
         }
@@ -604,19 +659,19 @@ def plan_calendar(
         for depot in sorted(set(home), key=lambda d: -float(group.work_s[home == d].sum())):
             rows = np.flatnonzero(home == depot)
             locs = [group.locations[i] for i in rows]
-            times = prep.matrix.time_s[np.ix_(locs, locs)].astype(np.float64)
             if AREA_SHAPE == "sectors":
                 centre, xy = _local_xy(prep, depots[int(depot)] if depots else None, locs)
                 area = sector_areas(xy, centre, group.work_s[rows], len(allowed))
             else:
+                times = prep.matrix.time_s[np.ix_(locs, locs)].astype(np.float64)
                 area = balanced_areas(
                     (times + times.T) / 2, group.work_s[rows], len(allowed), seed=seed
                 )
             area_work = [float(group.work_s[rows][area == a].sum()) for a in range(len(allowed))]
-            placement = _place_areas(area_work, allowed, group.period, work)
+            placement = _place_areas(area_work, options, work)
             for i, a in zip(rows, area, strict=True):
-                offsets[group.members[i]] = placement[int(a)]
+                patterns[group.members[i]] = allowed[placement[int(a)]]
         for k, ok in own.items():  # points with limits of their own join a nearby area
-            if offsets[group.members[k]] not in ok:
-                offsets[group.members[k]] = _nearest_allowed(prep, group, k, ok, offsets)
-    return Calendar(mode, offsets, skipped_days(prep))
+            if patterns[group.members[k]] not in ok:
+                patterns[group.members[k]] = _nearest_allowed(prep, group, k, ok, patterns)
+    return Calendar(mode, patterns, skipped_days(prep))
