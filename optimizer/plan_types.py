@@ -395,6 +395,15 @@ class Kpis(TypedDict):
         ]
     ]
     route_kpis_by_day: NotRequired[Annotated[list[DayKpis], About("routed plans only")]]
+    fleet_needed: NotRequired[
+        Annotated[
+            int,
+            About(
+                "trucks to own: per depot and truck type the busiest day's, summed (a "
+                "truck keeps its garage from day to day); routed plans only"
+            ),
+        ]
+    ]
     fleet_cost_kzt_per_year: NotRequired[
         Annotated[int, About("route cost of a planned day x 365 (plans with sites and routes)")]
     ]

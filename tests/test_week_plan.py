@@ -78,3 +78,25 @@ def test_days_out_of_range_is_an_input_error(days: str, capsys: pytest.CaptureFi
         main(["demo", "--days", days])
     assert stop.value.code == 1
     assert "number of days from 1 to 7" in capsys.readouterr().err
+
+
+def test_trucks_to_own_count_each_depots_busiest_day(week: dict) -> None:
+    from optimizer.stages.assemble import fleet_needed
+
+    def route(day: int, vehicle: str, depot: str) -> dict:
+        return {"day": day, "vehicle_id": vehicle, "depot_id": depot, "vehicle_type": "t"}
+
+    # the north depot peaks on day 1 (2 trucks), the west on day 2 (3 trucks): the busiest
+    # day has 4 trucks out, but the city owns 5; a truck's second route adds none
+    routes = [
+        route(1, "n1", "north"), route(1, "n2", "north"), route(1, "w1", "west"),
+        route(1, "w1", "west"), route(1, "w2", "west"), route(2, "n1", "north"),
+        route(2, "w1", "west"), route(2, "w2", "west"), route(2, "w3", "west"),
+    ]  # fmt: skip
+    assert fleet_needed(routes) == 5  # type: ignore[arg-type]
+    k = week["kpis"]
+    assert (
+        k["fleet_needed"]
+        >= k["vehicles_used"]
+        == max(d["vehicles_used"] for d in k["route_kpis_by_day"])
+    )

@@ -120,6 +120,11 @@ def _route_cards(plan: Plan) -> str:
         _card("CO₂e of collection", fmt_num(k.get("co2e_t"), 2), u("t")),
         _card("Transport cost", _money(k.get("cost_kzt")), u("KZT")),
         _card(trucks, fmt_int(k.get("vehicles_used")), "trucks"),
+        *(
+            [_card("Trucks to own", fmt_int(k.get("fleet_needed")), "trucks")]
+            if _days(plan) > 1 and k.get("fleet_needed") is not None
+            else []
+        ),
         _card("Routes", fmt_int(len(routes))),
         _card("Avg shift", fmt_num(shift_h, 1), "h per route"),
         _card("Stops served", fmt_int(k.get("stops_served"))),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -246,6 +247,20 @@ def _fleet_record(vt: VehicleTypeSpec) -> FleetType:
     }
 
 
+def fleet_needed(routes: Sequence[Route]) -> int:
+    """Trucks to own: for each depot and truck type, the most it sends out on one day,
+    summed. A week's busiest day can count fewer when depots peak on different days."""
+    out: dict[tuple[str, str], Counter[int]] = {}
+    seen: set[tuple[int, str]] = set()
+    for r in routes:
+        if (r["day"], r["vehicle_id"]) in seen:
+            continue
+        seen.add((r["day"], r["vehicle_id"]))
+        key = (str(r["depot_id"]), str(r["vehicle_type"]))
+        out.setdefault(key, Counter())[int(r["day"])] += 1
+    return sum(max(days.values()) for days in out.values())
+
+
 def _days_assumption(season: str, days: int, calendar: CalendarMode = "fixed") -> str:
     """How the plan days relate to collection frequencies, in words."""
     load = (
@@ -441,6 +456,7 @@ def _kpis(
         kpis["plan_days"] = len(by_day)
         kpis["calendar"] = calendar
         kpis["route_kpis_by_day"] = by_day
+        kpis["fleet_needed"] = fleet_needed(routes)
     if sites is not None and sites.kpis is not None:
         # the site figures after the route figures, as plan.json has always listed them
         kpis = cast(Kpis, {**kpis, **sites.kpis})
