@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -141,3 +142,24 @@ def test_each_area_gets_the_trucks_of_its_nearest_depot() -> None:
         near = 0 if np.mean(coords[full, 0]) < coords[0, 0] + 0.145 else 1
         starts = {part.nodes[v.start] for v in part.problem.vehicles}
         assert starts == {near}, part.label  # no truck crosses the city from the far depot
+
+
+def test_no_area_straddles_two_depots_territories() -> None:
+    # 48 stops in a line from the west depot to the east one: cut into three areas by
+    # the map alone, the middle one would hold stops of both depots
+    problem, coords = _two_depot_problem()
+    line = np.linspace(coords[0, 0] + 0.005, coords[1, 0] - 0.005, 48)
+    coords = coords.copy()
+    coords[2:50, 0], coords[2:50, 1] = line, coords[0, 1]
+    xy = np.column_stack([coords[:, 0] * 69_900.0, coords[:, 1] * 111_000.0])
+    dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)).astype(np.int64)
+    problem = dataclasses.replace(
+        problem, distance_m=dist, time_s=np.rint(dist / (25 / 3.6)).astype(np.int64)
+    )
+    parts, _ = split_problem(problem, coords, max_stops=16)
+    for part in parts:
+        full = [part.nodes[s] for s in part.problem.stops]
+        homes = {0 if coords[s, 0] < coords[50, 0] else 1 for s in full}
+        starts = {part.nodes[v.start] for v in part.problem.vehicles}
+        assert len(homes) == 1 and starts == homes, part.label
+    assert len(parts) == 4 and sum(len(p.problem.stops) for p in parts) == 48

@@ -2,9 +2,9 @@
 
 One OR-Tools model over thousands of container sites and a hundred trucks finds no
 first solution in a useful time. A city day is instead cut into parts of at most
-``max_stops`` stops: first by which trucks may serve a stop (its stream), then into
-compact areas (balanced k-means on the map). Each part gets the trucks its work
-needs, is solved on its own core, and the routes are put back together. Stops a
+``max_stops`` stops: first by which trucks may serve a stop (its stream), then by
+the depot nearest to it, then into compact areas (balanced k-means on the map). Each
+part gets the trucks its work needs, is solved on its own core, and the routes are put back together. Stops a
 part cannot serve are retried with the trucks left over before being reported, and
 the time left moves whole trips from lightly used trucks onto trucks of other areas
 with time to spare (:mod:`optimizer.routing.repack`), so fewer trucks go out.
@@ -194,10 +194,22 @@ def split_problem(
             host = max(groups, key=lambda g: sum(v.id in key for v in g.trucks))
             host.stops += stops  # share the trucks of the part that has them
             continue
-        k = min(max(1, math.ceil(len(stops) / max_stops)), len(trucks))
-        labels = balanced_clusters(_metres(coords[np.asarray(stops)]), k, seed=seed)
-        areas = [[s for s, lab in zip(stops, labels, strict=True) if lab == g] for g in range(k)]
+        areas = []
+        homes = _home_depots(problem, stops, trucks)
+        for home in filter(None, homes):  # no area straddles two depots' territories
+            k = min(max(1, math.ceil(len(home) / max_stops)), len(trucks))
+            labels = balanced_clusters(_metres(coords[np.asarray(home)]), k, seed=seed)
+            areas += [
+                [s for s, lab in zip(home, labels, strict=True) if lab == g] for g in range(k)
+            ]
         areas = [a for a in areas if a]
+        if len(areas) > len(trucks):  # more depots than trucks: one area per truck
+            labels = balanced_clusters(_metres(coords[np.asarray(stops)]), len(trucks), seed=seed)
+            areas = [
+                [s for s, lab in zip(stops, labels, strict=True) if lab == g]
+                for g in range(len(trucks))
+            ]
+            areas = [a for a in areas if a]
         ref = trucks[0]
         day_s = _day_s(problem, ref)
         need = [max(1, math.ceil(1.15 * _work_s(problem, a, ref) / day_s)) for a in areas]
@@ -211,6 +223,27 @@ def split_problem(
             groups.append(_Group(area, chosen, number))
     parts = [_subproblem(problem, g.stops, g.trucks, _area_label(problem, g)) for g in groups]
     return parts, list(free.values())
+
+
+def _home_depots(
+    problem: RoutingProblem, stops: Sequence[int], trucks: Sequence[Vehicle]
+) -> list[list[int]]:
+    """``stops`` grouped by their home depot among the trucks' depots: the one whose
+    round trip to the stop is shortest. Areas are then cut inside each depot's
+    territory, so a day's trucks per depot follow the work near that depot (what a
+    chosen calendar evens out) and no area is served across another depot's ground."""
+    depots = sorted({(v.start, v.end) for v in trucks})
+    if len(depots) <= 1:
+        return [list(stops)]
+    idx = np.asarray(stops)
+    trip = np.stack(
+        [
+            problem.time_s[start, idx].astype(np.float64) + problem.time_s[idx, end]
+            for start, end in depots
+        ]
+    )
+    home = np.argmin(trip, axis=0)
+    return [[s for s, h in zip(stops, home, strict=True) if h == d] for d in range(len(depots))]
 
 
 def _trucks_near(
