@@ -50,8 +50,14 @@ AREA_ROUNDS = 12
 #: How a depot's points are split over the days: ``sectors`` (wedges around the depot)
 #: or ``compact`` (areas of equal work grown along the roads).
 AREA_SHAPE: Literal["sectors", "compact"] = "sectors"
-#: Above this many areas the areas are placed on days greedily, not by enumeration.
-MAX_ENUMERATED_AREAS = 6
+#: Above this many areas the areas are placed on days greedily, not by enumeration
+#: (seven, every week pattern set, is 5,040 placements, a few milliseconds).
+MAX_ENUMERATED_AREAS = 7
+#: A placement whose busiest day carries at most this share more work than the
+#: lightest possible may be kept for keeping each day's wedges side by side.
+PLACE_SLACK = 0.005
+#: Work (seconds) below which two placements count as equally loaded.
+EPS_WORK = 1e-6
 WEEK = 7
 
 
@@ -504,8 +510,21 @@ def sector_areas(
     return labels
 
 
+def _runs(cover: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Per placement, how many separate runs of neighbouring areas the plan days hold in
+    all: ``cover[p, a, d]`` says whether area ``a`` (in wedge order) works on day ``d``
+    under placement ``p``. One run a day means each day works one unbroken slice."""
+    starts = cover.copy()
+    starts[:, 1:, :] &= ~cover[:, :-1, :]
+    return np.asarray(starts.sum(axis=(1, 2)), dtype=np.int64)
+
+
 def _place_areas(
-    area_work: Sequence[float], options: Sequence[frozenset[int]], day_work: NDArray[np.float64]
+    area_work: Sequence[float],
+    options: Sequence[frozenset[int]],
+    day_work: NDArray[np.float64],
+    *,
+    ordered: bool = False,
 ) -> list[int]:
     """Of the week patterns ``options`` (one per area), the one of each area (its index
     in ``options``) so that the busiest plan day carries the least work.
@@ -515,7 +534,10 @@ def _place_areas(
     areas in index order, blind to their size, so that the plan is not made lighter by
     leaving its largest areas out. The others are placed by trying every placement (up
     to MAX_ENUMERATED_AREAS areas) or, above, largest area first onto the pattern whose
-    days end least loaded.
+    days end least loaded. With ``ordered`` areas (wedges in turn around a depot), of
+    the placements within PLACE_SLACK of the lightest busiest day the one is kept whose
+    days work the fewest separate slices: Monday's three wedges side by side rather than
+    scattered round the depot, so each day's trucks work one district of compact areas.
     """
     days = len(day_work)
     cover = {o: [d - 1 for d in pattern_days(days_of, days)] for o, days_of in enumerate(options)}
@@ -526,34 +548,39 @@ def _place_areas(
         placement[a] = o
     placed = list(range(len(inside)))
 
-    def after(order: Sequence[int]) -> NDArray[np.float64]:
-        out = day_work.copy()
-        for a, o in zip(placed, order, strict=True):
-            out[cover[o]] += area_work[a]
-        return out
-
     if len(placed) <= MAX_ENUMERATED_AREAS:
-        best = min(
-            itertools.permutations(inside, len(placed)),
-            key=lambda p: (float(after(p).max()), float((after(p) ** 2).sum()), p),
-        )
-        for a, o in zip(placed, best, strict=True):
-            placement[a] = o
+        orders = np.array(list(itertools.permutations(inside, len(placed))), dtype=np.int64)
+        orders = orders.reshape(-1, len(placed))
+        onto = np.zeros((len(options), days), dtype=bool)
+        for o, ds in cover.items():
+            onto[o, ds] = True
+        works = onto[orders]  # order x area x day
+        weight = np.asarray([area_work[a] for a in placed], dtype=np.float64)
+        loads = day_work[None, :] + np.einsum("pad,a->pd", works, weight)
+        peak = loads.max(axis=1)
+        spread = (loads**2).sum(axis=1)
+        runs = _runs(works) if ordered else np.zeros(len(orders), dtype=np.int64)
+        near = peak <= peak.min() * (1 + PLACE_SLACK) + EPS_WORK
+        # lexsort: the last key sorts first
+        best = int(np.lexsort((spread, peak, np.where(near, runs, np.iinfo(np.int64).max)))[0])
+        for a, o in zip(placed, orders[best].tolist(), strict=True):
+            placement[a] = int(o)
     else:
         free = list(inside)
         current = day_work.copy()
         for a in sorted(placed, key=lambda a: -area_work[a]):
 
-            def peak(o: int, a: int = a) -> tuple[float, float]:
+            def peak_of(o: int, a: int = a) -> tuple[float, float]:
                 trial = current.copy()
                 trial[cover[o]] += area_work[a]
                 return (float(trial.max()), float((trial**2).sum()))
 
-            o = min(free, key=peak)
+            o = min(free, key=peak_of)
             free.remove(o)
             placement[a] = o
             current[cover[o]] += area_work[a]
-    day_work[:] = after([placement[a] for a in placed])
+    for a in placed:
+        day_work[cover[placement[a]]] += area_work[a]
     return placement
 
 
@@ -668,7 +695,7 @@ def plan_calendar(
                     (times + times.T) / 2, group.work_s[rows], len(allowed), seed=seed
                 )
             area_work = [float(group.work_s[rows][area == a].sum()) for a in range(len(allowed))]
-            placement = _place_areas(area_work, options, work)
+            placement = _place_areas(area_work, options, work, ordered=AREA_SHAPE == "sectors")
             for i, a in zip(rows, area, strict=True):
                 patterns[group.members[i]] = allowed[placement[int(a)]]
         for k, ok in own.items():  # points with limits of their own join a nearby area
