@@ -80,6 +80,29 @@ def test_patterns_without_a_plan_day_take_areas_blind_to_size() -> None:
     assert day_work.sum() == pytest.approx(3.0)
 
 
+@pytest.mark.parametrize("visits", [2, 3, 4])
+def test_wedges_of_a_day_sit_side_by_side(visits: int) -> None:
+    # seven wedges around a depot of nearly equal work, some work already on the days:
+    # the days' wedges should form few slices (placed largest first onto the least
+    # loaded days they make 12-16 here; one slice a day would be 7), at no real cost in
+    # balance.
+    rng = np.random.default_rng(visits)
+    options = week_patterns(visits)
+    work = list(1 + 0.03 * rng.standard_normal(len(options)))
+    before = rng.uniform(0, 0.05, 7)
+    day_work = before.copy()
+    placement = _place_areas(work, options, day_work, ordered=True)
+    slices = 0
+    for day in range(1, 8):
+        covered = [day in options[placement[a]] for a in range(len(work))]
+        slices += sum(c and (a == 0 or not covered[a - 1]) for a, c in enumerate(covered))
+    assert slices <= 10
+    balanced = before.copy()
+    _place_areas(work, options, balanced)  # the same areas, blind to their order
+    assert day_work.max() <= balanced.max() * 1.005 + 1e-9
+    assert day_work.sum() == pytest.approx(before.sum() + visits * sum(work))
+
+
 def test_sectors_give_every_day_near_and_far_work_in_equal_shares() -> None:
     # a town west of its depot: a dense core 2 km out and sparse outskirts 12 km out,
     # spread over 150 degrees either side of due west (across the +-180 degree cut)

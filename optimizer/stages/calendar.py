@@ -13,8 +13,9 @@ point-stream, and a visit takes the waste of the days since the one before.
   depot per pattern, of equal work (:func:`sector_areas`; compact areas grown along the
   roads, :func:`balanced_areas`, remain as ``AREA_SHAPE = "compact"``), and the wedges
   are put on the patterns that even out the plan days' work of the trucks that carry
-  the stream (streams sharing trucks are balanced together). Trucks then work a few
-  wedges a day instead of a thinned-out city, and every day has near and far work.
+  the stream (streams sharing trucks are balanced together), each day's wedges side by
+  side where the balance allows. Trucks then work a few wedges a day instead of a
+  thinned-out city, and every day has near and far work.
 
 A stream's ``allowed_days`` (days 1-7 of the week cycle) limit the patterns in both, and
 so do a point's own ``closed_days`` and ``collection_days`` (an existing contract, kept
