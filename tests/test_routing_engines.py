@@ -219,6 +219,29 @@ def test_same_seed_same_routes() -> None:
     assert a.sequences() == b.sequences()
 
 
+def test_large_problems_search_fewer_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above LARGE_STOPS the granular neighbourhood shrinks to LARGE_NEIGHBOURS; the
+    plan is still found and verified (benchmarks/vrp/README.md, "Fewer neighbours")."""
+    import pyvrp
+
+    assert pe.neighbours_for(401) == 25 and pe.neighbours_for(400) is None
+    sizes: list[int] = []
+    real_solve = pyvrp.solve
+
+    def spy(data: Any, **kwargs: Any) -> Any:
+        sizes.append(kwargs["params"].neighbourhood.num_neighbours)
+        return real_solve(data, **kwargs)
+
+    monkeypatch.setattr(pyvrp, "solve", spy)
+    p = no_break(waste_problem())
+    assert pe.solve(p, 0.3) is not None
+    monkeypatch.setattr(pe, "LARGE_STOPS", len(p.stops) - 1)
+    monkeypatch.setattr(pe, "LARGE_NEIGHBOURS", 3)
+    plan = pe.solve(p, 0.3)
+    assert plan is not None and verify_routes(p, plan) == []
+    assert sizes == [50, 3]
+
+
 # ------------------------------------------------------------------- declines
 @pytest.mark.parametrize(
     ("change", "words"),

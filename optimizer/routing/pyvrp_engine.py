@@ -394,17 +394,42 @@ class _Deadline:
         return stop_requested() or time.perf_counter() >= self.deadline
 
 
-def search(mapping: Mapping, deadline: float, seed: int) -> Any | None:
-    """PyVRP's iterated local search until ``deadline``: its best feasible solution."""
+#: Above this many stops the local search looks at fewer neighbours per stop ...
+LARGE_STOPS = 400
+#: ... this many (PyVRP's default is 50): more iterations in the time limit pay off
+#: more than a wider neighbourhood (benchmarks/vrp/README.md, "Fewer neighbours on
+#: large instances").
+LARGE_NEIGHBOURS = 25
+
+
+def neighbours_for(num_clients: int) -> int | None:
+    """Granular neighbourhood size for a problem of ``num_clients`` stops (None:
+    PyVRP's default)."""
+    return LARGE_NEIGHBOURS if num_clients > LARGE_STOPS else None
+
+
+def search(
+    mapping: Mapping, deadline: float, seed: int, *, neighbours: int | None = None
+) -> Any | None:
+    """PyVRP's iterated local search until ``deadline``: its best feasible solution.
+
+    ``neighbours`` overrides the granular neighbourhood size chosen by
+    :func:`neighbours_for`.
+    """
     import pyvrp
     from pyvrp.exceptions import PenaltyBoundWarning
 
     unit = penalty_unit(mapping)
     defaults = pyvrp.PenaltyParams()
+    size = neighbours if neighbours is not None else neighbours_for(mapping.data.num_clients)
+    extra: dict[str, Any] = {}
+    if size is not None:
+        extra["neighbourhood"] = pyvrp.search.NeighbourhoodParams(num_neighbours=size)
     params = pyvrp.SolveParams(
         penalty=pyvrp.PenaltyParams(
             min_penalty=defaults.min_penalty * unit, max_penalty=defaults.max_penalty * unit
-        )
+        ),
+        **extra,
     )
     with warnings.catch_warnings():  # "penalty at its maximum": we judge by feasibility
         warnings.simplefilter("ignore", PenaltyBoundWarning)
