@@ -224,6 +224,50 @@ def test_allowed_days_limit_both_calendars(demo_prep) -> None:  # type: ignore[n
     assert "dry_recyclables" in text and "allowed_days" in text and "3 times a week" in text
 
 
+@pytest.mark.parametrize("mode", ["chosen", "fixed"])
+def test_a_daily_stream_keeps_off_its_disallowed_days(demo_prep, mode: str) -> None:  # type: ignore[no-untyped-def]
+    """allowed_days of a daily stream: no visit on the other days, and the next visit
+    takes their waste (it used to be ignored: collected on all seven days)."""
+    stream = demo_prep.scenario.stream("msw")
+    no_sunday = stream.model_copy(update={"allowed_days": (1, 2, 3, 4, 5, 6)})
+    sc = demo_prep.scenario.model_copy(
+        update={
+            "streams": tuple(
+                no_sunday if s.id == stream.id else s for s in demo_prep.scenario.streams
+            )
+        }
+    )
+    prep = type(demo_prep)(**{**demo_prep.__dict__, "scenario": sc})
+    open_ids = {f.id for f in sc.facilities if f.state == "existing"}
+    cal = plan_calendar(prep, open_ids, days=7, mode=mode)  # type: ignore[arg-type]
+    msw = prep.day_demand[prep.day_demand["stream"] == "msw"]
+    assert len(msw) > 0
+    for pid, v in zip(msw["point_id"].astype(str), msw["visits_per_week"], strict=True):
+        assert cal.days_of(pid, "msw", float(v), 7) == [1, 2, 3, 4, 5, 6]
+        week = sum(cal.days_of_waste(pid, "msw", float(v), d) for d in range(1, 7))
+        assert week == pytest.approx(7.0)  # Monday takes Sunday's waste too
+
+
+def test_more_than_one_visit_a_day_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan visits a point once a day: 14 visits a week would collect half of each
+    day's waste, so the scenario is refused with the reason (it used to plan it)."""
+    scenario = demo_scenario_path().read_text()
+    for key, value in (("min_visits_per_week", "14"), ("max_storage_days_warm", "0.5")):
+        bad = scenario.replace('id = "msw"', f'id = "msw"\n{key} = {value}', 1)
+        assert bad != scenario
+        path = tmp_path / "bad.toml"
+        path.write_text(bad)
+        for name in ("demo.geojson", "points.csv"):
+            src = demo_scenario_path().parent / name
+            if src.exists():
+                (tmp_path / name).write_bytes(src.read_bytes())
+        code = main(["validate", str(path)])
+        err = capsys.readouterr().err
+        assert code == 1 and key in err and "at most once a day" in err
+
+
 def test_allowed_days_are_checked_in_the_scenario(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

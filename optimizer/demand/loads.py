@@ -42,12 +42,15 @@ def _where(scenario: Scenario, row: Mapping[Any, Any]) -> tuple[str, str]:
 
 
 def longest_skip(scenario: Scenario) -> dict[tuple[str, str], int]:
-    """Per point-stream with its own ``closed_days`` or ``collection_days``, the most
-    days in a row (around the week) it is not collected when collected daily: the visit
-    after them takes their waste too."""
+    """Per point-stream with days off (its own ``closed_days`` or ``collection_days``,
+    or its stream's ``allowed_days``), the most days in a row (around the week) it is
+    not collected when collected daily: the visit after them takes their waste too."""
     out: dict[tuple[str, str], int] = {}
+    stream_days = {st.id: st.allowed_days for st in scenario.streams}
     for p in scenario.points:
-        skipped = set(p.closed_days or ())
+        allowed = stream_days.get(p.stream)
+        skipped = set(range(1, 8)) - set(allowed) if allowed else set()
+        skipped |= set(p.closed_days or ())
         if p.collection_days:
             skipped |= set(range(1, 8)) - set(p.collection_days)
         if not skipped:
@@ -89,8 +92,8 @@ def oversized_loads(scenario: Scenario, demand: pd.DataFrame) -> list[Problem]:
         more = (
             f"collect it more often (at least {math.ceil(need * 10) / 10:g} visits a week: "
             f"min_visits_per_week under [[streams]] '{stream}'), "
-            if need <= 21
-            else ""
+            if need <= 7  # a point is visited at most once a day
+            else "give the point more or larger containers, "
         )
         file, where = _where(scenario, row)
         problems.append(

@@ -201,9 +201,11 @@ class StreamSpec(StrictRecord):
     accepted_by: tuple[FacilityType, ...] = Field(min_length=1)
     composition: dict[str, Number] = Field(default_factory=dict)
     dedicated_vehicles: bool = False
-    max_storage_days_warm: Number | None = Field(default=None, gt=0, le=31)
-    max_storage_days_cold: Number | None = Field(default=None, gt=0, le=31)
-    min_visits_per_week: Number | None = Field(default=None, gt=0, le=21)
+    # A plan visits a point at most once a day: storage under a day, or more than 7
+    # visits a week, would collect only part of each day's waste.
+    max_storage_days_warm: Number | None = Field(default=None, ge=1, le=31)
+    max_storage_days_cold: Number | None = Field(default=None, ge=1, le=31)
+    min_visits_per_week: Number | None = Field(default=None, gt=0, le=7)
     # Days of the week cycle (1-7, day 1 = the first plan day) the stream may be
     # collected on; a calendar must keep all its days inside. None = any day.
     allowed_days: tuple[WeekDay, ...] | None = Field(default=None, min_length=1)

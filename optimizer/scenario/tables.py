@@ -24,6 +24,16 @@ from optimizer.errors import InputError, Problem
 from optimizer.scenario.schema import District, PointRecord
 
 _GENERIC_FIX = "correct the value (see docs/scenarios.md for units and ranges)"
+_ONCE_A_DAY = (
+    "a plan visits a point at most once a day, so it can collect at most 7 times a week; "
+    "where a day's waste does not fit, give the point more or larger containers"
+)
+#: Fixes for keys whose range has a reason the generic advice does not give.
+_KEY_FIXES = {
+    "min_visits_per_week": f"use 7 or fewer: {_ONCE_A_DAY}",
+    "max_storage_days_warm": f"use 1 day or more: {_ONCE_A_DAY}",
+    "max_storage_days_cold": f"use 1 day or more: {_ONCE_A_DAY}",
+}
 #: Fixes for pydantic's error types that need more than the generic advice.
 _FIXES = {
     "int_type": "write a whole number without quotes (true and false are not counts)",
@@ -126,7 +136,8 @@ def pydantic_problems(
                 value = item["input"]
                 shown = str(value).lower() if isinstance(value, bool) else repr(value)
                 what += f" (got {shown})"
-            fix = fix or _FIXES.get(kind, _GENERIC_FIX)
+            key = next((x for x in reversed(item["loc"]) if isinstance(x, str)), "")
+            fix = fix or _KEY_FIXES.get(key) or _FIXES.get(kind, _GENERIC_FIX)
         problems.append(Problem(file=file, where=where, what=what, fix=fix))
     return problems
 

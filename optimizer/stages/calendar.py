@@ -263,6 +263,27 @@ def _less_than_daily(day_demand: pd.DataFrame) -> Iterator[tuple[str, str, int]]
             yield pid, stream, visits_in_week(visits)
 
 
+def _never_due_daily(
+    scenario: Scenario, day_demand: pd.DataFrame, limits: Mapping[PointStream, PointDays]
+) -> Iterator[tuple[PointStream, frozenset[int]]]:
+    """Daily point-streams whose own days and the stream's allowed days leave none."""
+    for pid, stream, visits in zip(
+        day_demand["point_id"].astype(str),
+        day_demand["stream"].astype(str),
+        day_demand["visits_per_week"].astype(float),
+        strict=True,
+    ):
+        member = PointStream(pid, stream)
+        if member not in limits or not is_daily(visits):
+            continue
+        own = limits[member]
+        skipped = set(stream_off_days(scenario, stream)) | own.closed
+        if own.contract:
+            skipped |= set(range(1, WEEK + 1)) - set(own.contract)
+        if len(skipped) >= WEEK:
+            yield member, frozenset(skipped)
+
+
 def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Problem]:
     """Every point whose own days no calendar of its stream meets, in the season of
     ``day_demand`` (what a plan would refuse), and streams whose ``allowed_days`` no
@@ -270,6 +291,16 @@ def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Prob
     limits = point_days(scenario)
     problems: list[Problem] = []
     refused: set[tuple[str, int]] = set()
+    for member, skipped in _never_due_daily(scenario, day_demand, limits):
+        problems.append(
+            Problem(
+                scenario.files.get("points", scenario.source_file),
+                f"point '{member.point_id}' ({member.stream}) closed_days",
+                f"the stream is collected daily, but the point's closed days and the "
+                f"stream's allowed_days leave no day of the week open ({sorted(skipped)})",
+                "open the site on one of the stream's allowed days, or allow more days",
+            )
+        )
     for pid, stream, visits in _less_than_daily(day_demand):
         if (stream, visits) in refused:
             continue
@@ -288,11 +319,18 @@ def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Prob
     return problems
 
 
+def stream_off_days(scenario: Scenario, stream_id: str) -> frozenset[int]:
+    """Days of the week cycle outside the stream's ``allowed_days`` (empty: any day)."""
+    allowed = scenario.stream(stream_id).allowed_days
+    return frozenset(set(range(1, WEEK + 1)) - set(allowed)) if allowed else frozenset()
+
+
 def skipped_days(prep: Prepared) -> dict[PointStream, frozenset[int]]:
-    """The days of the week cycle each daily point-stream skips: its closed days and the
-    days outside its contract."""
+    """The days of the week cycle each daily point-stream skips: the stream's days
+    outside ``allowed_days``, its closed days and the days outside its contract."""
     limits = point_days(prep.scenario)
-    if not limits:
+    off = {st.id: stream_off_days(prep.scenario, st.id) for st in prep.scenario.streams}
+    if not limits and not any(off.values()):
         return {}
     rows = prep.day_demand
     out: dict[PointStream, frozenset[int]] = {}
@@ -304,10 +342,14 @@ def skipped_days(prep: Prepared) -> dict[PointStream, frozenset[int]]:
     ):
         member = PointStream(pid, stream)
         own = limits.get(member)
-        if own is None or not is_daily(visits):
+        if not is_daily(visits) or (own is None and not off.get(stream)):
             continue
-        outside = set(range(1, WEEK + 1)) - set(own.contract) if own.contract else set()
-        out[member] = frozenset(own.closed | outside)
+        skipped = set(off.get(stream, ()))
+        if own is not None:
+            skipped |= own.closed
+            if own.contract:
+                skipped |= set(range(1, WEEK + 1)) - set(own.contract)
+        out[member] = frozenset(skipped)
     return out
 
 
