@@ -65,6 +65,47 @@ def test_vrplib_missing_section_is_named(tmp_path: Path) -> None:
         read_vrplib(bad)
 
 
+_GOOD_VRP = (
+    "NAME : ok\nTYPE : CVRP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EUC_2D\n"
+    "CAPACITY : 10\nNODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n"
+    "DEMAND_SECTION\n1 0\n2 4\n3 5\nDEPOT_SECTION\n1\n-1\nEOF\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("2 3 4", "2 foo bar", "NODE_COORD_SECTION line '2 foo bar': not a number"),
+        ("2 3 4", "2 3", "NODE_COORD_SECTION line '2 3': 2 value(s), 3 needed"),
+        ("CAPACITY : 10", "CAPACITY : 0", "CAPACITY: must be positive"),
+        ("CAPACITY : 10", "CAPACITY : lots", "CAPACITY: 'lots' is not a number"),
+        ("3 5", "3 -5", "DEMAND_SECTION node 3: negative demand"),
+        ("3 5", "3", "DEMAND_SECTION line '3'"),
+    ],
+)
+def test_malformed_vrplib_lines_are_named(tmp_path: Path, old: str, new: str, words: str) -> None:
+    """A broken line is an input error naming the file, section and line (it used to
+    crash with a traceback, or, for CAPACITY 0, be solved as 100 overloads)."""
+    assert read_vrplib(_write(tmp_path, _GOOD_VRP)).bks is None  # the base file reads
+    bad = _GOOD_VRP.replace(old, new, 1)
+    assert bad != _GOOD_VRP
+    with pytest.raises(InputError) as err:
+        read_vrplib(_write(tmp_path, bad))
+    assert words in str(err.value) and "bad.vrp" in str(err.value)
+
+
+def test_non_numeric_best_known_is_named(tmp_path: Path) -> None:
+    (tmp_path / "bks.csv").write_text("instance,bks\nok,abc\n")
+    with pytest.raises(InputError, match=r"bks\.csv.*instance ok column bks: 'abc'"):
+        read_vrplib(_write(tmp_path, _GOOD_VRP))
+
+
+def _write(folder: Path, text: str) -> Path:
+    path = folder / "bad.vrp"
+    path.write_text(text)
+    return path
+
+
 # ----------------------------------------------------------------- solving
 def test_small_cvrp_reaches_optimum(shared_data: Path) -> None:
     inst = read_vrplib(shared_data / "cvrplib" / "E" / "E-n13-k4.vrp")

@@ -69,12 +69,20 @@ def list_instances(kind: str, instances_dir: str | Path) -> list[Path]:
 
 
 def read_instance(kind: str, path: Path) -> Instance:
-    """Read one instance file of ``kind``."""
-    if kind == "cvrp":
-        return read_vrplib(path)
-    if kind == "vrptw":
-        return read_solomon(path)
-    return read_kim(path)
+    """Read one instance file of ``kind``; a malformed file is an input error naming it."""
+    readers = {"cvrp": read_vrplib, "vrptw": read_solomon}
+    try:
+        return readers.get(kind, read_kim)(path)
+    except InputError:
+        raise
+    except (ValueError, IndexError, KeyError) as exc:  # a reader's unchecked corner
+        raise InputError.one(
+            str(path),
+            "",
+            f"cannot be read as a {kind} instance ({type(exc).__name__}: {exc})",
+            "compare it with a file of the same benchmark set; a line may be cut or "
+            "hold text where a number belongs",
+        ) from exc
 
 
 def route_distance(problem: RoutingProblem, routes: Routes, start: int = 0) -> int:

@@ -44,6 +44,29 @@ def _err(path: Path, where: str, what: str, fix: str = "") -> InputError:
     return InputError.one(str(path), where, what, fix)
 
 
+def _numbers(path: Path, section: str, line: str, count: int) -> list[float]:
+    """The first ``count`` numbers of a section line, or an error naming the line."""
+    parts = line.split()
+    where = f"{section} line '{line}'"
+    if len(parts) < count:
+        raise _err(path, where, f"{len(parts)} value(s), {count} needed", "complete the line")
+    try:
+        return [float(x) for x in parts[:count]]
+    except ValueError as exc:
+        raise _err(path, where, "not a number", f"write {count} numbers on the line") from exc
+
+
+def _header_int(path: Path, header: dict[str, str], key: str) -> int:
+    """A positive whole-number header field (DIMENSION, CAPACITY)."""
+    try:
+        value = int(float(header[key]))
+    except ValueError as exc:
+        raise _err(path, key, f"{header[key]!r} is not a number", "write a whole number") from exc
+    if value <= 0:
+        raise _err(path, key, f"must be positive (got {value})", "write a positive whole number")
+    return value
+
+
 # --------------------------------------------------------------------------- BKS
 def _find_bks_file(path: Path) -> Path | None:
     for parent in list(path.parents)[:3]:
@@ -68,8 +91,17 @@ def lookup_bks(path: Path, name: str) -> float | None:
             # vehicles-first best-known.
             for column in ("distmin_distance", "cvrplib_distance_1dec", "bks_distance", "bks"):
                 value = (row.get(column) or "").strip()
-                if value:
+                if not value:
+                    continue
+                try:
                     return float(value)
+                except ValueError as exc:
+                    raise _err(
+                        bks_file,
+                        f"instance {row.get('instance')} column {column}",
+                        f"{value!r} is not a number",
+                        "write the best-known cost as a number, or leave it empty",
+                    ) from exc
     return None
 
 
@@ -134,21 +166,30 @@ def read_vrplib(path: str | Path, vehicles: int | None = None) -> Instance:
     for required in ("DIMENSION", "CAPACITY"):
         if required not in header:
             raise _err(path, required, "missing header field", "add it to the file")
-    n = int(header["DIMENSION"])
-    capacity = int(float(header["CAPACITY"]))
+    n = _header_int(path, header, "DIMENSION")
+    capacity = _header_int(path, header, "CAPACITY")
     if "DEMAND_SECTION" not in sections:
         raise _err(path, "DEMAND_SECTION", "missing section", "add the demands")
     weight_type = header.get("EDGE_WEIGHT_TYPE", "EUC_2D").upper()
     coords = None
     if "NODE_COORD_SECTION" in sections:
-        rows = [r.split() for r in sections["NODE_COORD_SECTION"]]
-        if len(rows) < n:
-            raise _err(path, "NODE_COORD_SECTION", f"{len(rows)} rows for {n} nodes")
-        coords = np.array([[float(r[1]), float(r[2])] for r in rows[:n]])
+        lines = sections["NODE_COORD_SECTION"]
+        if len(lines) < n:
+            raise _err(
+                path,
+                "NODE_COORD_SECTION",
+                f"{len(lines)} rows for {n} nodes",
+                "give one row (node x y) per node, or correct DIMENSION",
+            )
+        coords = np.array([_numbers(path, "NODE_COORD_SECTION", r, 3)[1:] for r in lines[:n]])
     if weight_type == "EXPLICIT":
         if "EDGE_WEIGHT_SECTION" not in sections:
             raise _err(path, "EDGE_WEIGHT_SECTION", "missing section")
-        values = [float(x) for r in sections["EDGE_WEIGHT_SECTION"] for x in r.split()]
+        values = [
+            v
+            for r in sections["EDGE_WEIGHT_SECTION"]
+            for v in _numbers(path, "EDGE_WEIGHT_SECTION", r, len(r.split()))
+        ]
         fmt = header.get("EDGE_WEIGHT_FORMAT", "FULL_MATRIX").upper()
         dist = _explicit_matrix(values, n, fmt, path)
     else:
@@ -165,13 +206,23 @@ def read_vrplib(path: str | Path, vehicles: int | None = None) -> Instance:
             raise _err(path, "EDGE_WEIGHT_TYPE", f"unsupported type {weight_type!r}")
     demand = np.zeros(n, dtype=np.int64)
     for r in sections["DEMAND_SECTION"]:
-        parts = r.split()
-        idx = int(parts[0]) - 1
+        node, amount = _numbers(path, "DEMAND_SECTION", r, 2)
+        idx = int(node) - 1
         if not 0 <= idx < n:
-            raise _err(path, f"DEMAND_SECTION node {parts[0]}", "outside DIMENSION")
-        demand[idx] = int(float(parts[1]))
+            raise _err(path, f"DEMAND_SECTION node {int(node)}", "outside DIMENSION")
+        if amount < 0:
+            raise _err(
+                path,
+                f"DEMAND_SECTION node {int(node)}",
+                f"negative demand ({amount:g})",
+                "write a demand of 0 or more",
+            )
+        demand[idx] = int(amount)
     depots = [
-        int(x) - 1 for r in sections.get("DEPOT_SECTION", ["1"]) for x in r.split() if int(x) > 0
+        int(x) - 1
+        for r in sections.get("DEPOT_SECTION", ["1"])
+        for x in _numbers(path, "DEPOT_SECTION", r, len(r.split()))
+        if int(x) > 0
     ]
     depot = depots[0] if depots else 0
     demand[depot] = 0
