@@ -10,6 +10,7 @@ line saying what it achieved; long runs print a progress line per stage to stder
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -691,6 +692,23 @@ def _progress_reporter(args: argparse.Namespace) -> progress.Reporter | None:
     return progress.stream_reporter(start=args.started)
 
 
+def _file_error_text(exc: OSError, out: object = None) -> str:
+    """An operating-system error as the file it concerns (else the output folder being
+    written), what happened and a fix."""
+    target = exc.filename or (f"writing {out}" if out else None)
+    where = f"{target}: " if target else ""
+    what = exc.strerror or str(exc)
+    fix = {
+        errno.ENOSPC: "free disk space, or write the output to another disk (--out)",
+        errno.EDQUOT: "free disk space, or write the output to another disk (--out)",
+        errno.EACCES: "choose a file or folder you may read or write",
+        errno.EPERM: "choose a file or folder you may read or write",
+        errno.EROFS: "write the output to a writable disk (--out)",
+        errno.ENOENT: "check the path",
+    }.get(exc.errno or 0, "check the path and that the disk is writable")
+    return f"{where}{what}. Fix: {fix}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _build_parser()
@@ -716,7 +734,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{label}: {exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # permissions, a full disk, a path that is a file
-        print(f"File error: {exc}", file=sys.stderr)
+        print(f"File error: {_file_error_text(exc, getattr(args, 'out', None))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if _output_written():  # the output is complete: the run has succeeded

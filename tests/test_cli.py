@@ -283,3 +283,15 @@ def test_routes_stage_rejects_a_foreign_plan(
     code = main(["routes", str(demo_scenario_path()), "--sites", str(other), "--out", str(out)])
     assert code == 1
     assert "nowhere" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_full_disk_names_the_output_and_the_fix() -> None:
+    """OS errors without a file name (a full disk while writing) name the folder."""
+    import errno
+
+    from optimizer.cli import _file_error_text
+
+    text = _file_error_text(OSError(errno.ENOSPC, "No space left on device"), Path("plans/x"))
+    assert text.startswith("writing plans/x: No space left on device. Fix: free disk space")
+    named = _file_error_text(PermissionError(errno.EACCES, "Permission denied", "a.csv"))
+    assert named.startswith("a.csv: Permission denied. Fix: choose a file or folder")

@@ -315,7 +315,7 @@ def _online(
                 file=query,
                 where="road network",
                 what=f"could not download the street network from OpenStreetMap ({type(exc).__name__}: {exc})",
-                fix="connect to the internet, or download an extract (e.g. a Geofabrik .osm.pbf) and pass it with --file",
+                fix="connect to the internet, or download an extract (e.g. a Geofabrik .osm.pbf) and give it as [network] file in the scenario or with --network FILE",
             ) from exc
     net = _from_nx(
         graph, query, profile or TruckProfile(), {"source": query, "reader": "osmnx online"}
