@@ -189,17 +189,19 @@ def test_chosen_calendar_is_compact_and_keeps_frequencies(demo_prep) -> None:  #
     )
 
 
+def _with_allowed_days(prep, stream_id: str, days: tuple[int, ...]):  # type: ignore[no-untyped-def]
+    """``prep`` with one stream's ``allowed_days`` set to ``days``."""
+    sc = prep.scenario
+    streams = tuple(
+        s.model_copy(update={"allowed_days": days}) if s.id == stream_id else s for s in sc.streams
+    )
+    return type(prep)(**{**prep.__dict__, "scenario": sc.model_copy(update={"streams": streams})})
+
+
 def test_allowed_days_limit_both_calendars(demo_prep) -> None:  # type: ignore[no-untyped-def]
     stream = demo_prep.scenario.stream("dry_recyclables")
-    no_sunday = stream.model_copy(update={"allowed_days": (1, 2, 3, 4, 5, 6)})
-    sc = demo_prep.scenario.model_copy(
-        update={
-            "streams": tuple(
-                no_sunday if s.id == stream.id else s for s in demo_prep.scenario.streams
-            )
-        }
-    )
-    prep = type(demo_prep)(**{**demo_prep.__dict__, "scenario": sc})
+    prep = _with_allowed_days(demo_prep, stream.id, (1, 2, 3, 4, 5, 6))
+    sc = prep.scenario
     kept = allowed_patterns(prep.scenario, stream.id, 3)
     assert [sorted(week_patterns(3)[i]) for i in kept] == [
         [1, 3, 5],
@@ -228,16 +230,8 @@ def test_allowed_days_limit_both_calendars(demo_prep) -> None:  # type: ignore[n
 def test_a_daily_stream_keeps_off_its_disallowed_days(demo_prep, mode: str) -> None:  # type: ignore[no-untyped-def]
     """allowed_days of a daily stream: no visit on the other days, and the next visit
     takes their waste (it used to be ignored: collected on all seven days)."""
-    stream = demo_prep.scenario.stream("msw")
-    no_sunday = stream.model_copy(update={"allowed_days": (1, 2, 3, 4, 5, 6)})
-    sc = demo_prep.scenario.model_copy(
-        update={
-            "streams": tuple(
-                no_sunday if s.id == stream.id else s for s in demo_prep.scenario.streams
-            )
-        }
-    )
-    prep = type(demo_prep)(**{**demo_prep.__dict__, "scenario": sc})
+    prep = _with_allowed_days(demo_prep, "msw", (1, 2, 3, 4, 5, 6))
+    sc = prep.scenario
     open_ids = {f.id for f in sc.facilities if f.state == "existing"}
     cal = plan_calendar(prep, open_ids, days=7, mode=mode)  # type: ignore[arg-type]
     msw = prep.day_demand[prep.day_demand["stream"] == "msw"]

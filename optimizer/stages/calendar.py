@@ -251,37 +251,45 @@ def point_patterns(
     return kept
 
 
-def _less_than_daily(day_demand: pd.DataFrame) -> Iterator[tuple[str, str, int]]:
-    """Point id, stream and visits in the week of every row collected less than daily."""
+def _rows(day_demand: pd.DataFrame) -> Iterator[tuple[PointStream, float]]:
+    """Every point-stream of ``day_demand`` with its visits per week."""
     for pid, stream, visits in zip(
         day_demand["point_id"].astype(str),
         day_demand["stream"].astype(str),
         day_demand["visits_per_week"].astype(float),
         strict=True,
     ):
+        yield PointStream(pid, stream), visits
+
+
+def _daily_skip(off: frozenset[int], own: PointDays | None) -> frozenset[int]:
+    """The days a daily point-stream is not collected: its stream's days outside
+    ``allowed_days`` (``off``), its closed days and the days outside its contract."""
+    skipped = set(off)
+    if own is not None:
+        skipped |= own.closed
+        if own.contract:
+            skipped |= set(range(1, WEEK + 1)) - set(own.contract)
+    return frozenset(skipped)
+
+
+def _less_than_daily(day_demand: pd.DataFrame) -> Iterator[tuple[str, str, int]]:
+    """Point id, stream and visits in the week of every row collected less than daily."""
+    for member, visits in _rows(day_demand):
         if not is_daily(visits):
-            yield pid, stream, visits_in_week(visits)
+            yield member.point_id, member.stream, visits_in_week(visits)
 
 
 def _never_due_daily(
     scenario: Scenario, day_demand: pd.DataFrame, limits: Mapping[PointStream, PointDays]
 ) -> Iterator[tuple[PointStream, frozenset[int]]]:
     """Daily point-streams whose own days and the stream's allowed days leave none."""
-    for pid, stream, visits in zip(
-        day_demand["point_id"].astype(str),
-        day_demand["stream"].astype(str),
-        day_demand["visits_per_week"].astype(float),
-        strict=True,
-    ):
-        member = PointStream(pid, stream)
-        if member not in limits or not is_daily(visits):
-            continue
-        own = limits[member]
-        skipped = set(stream_off_days(scenario, stream)) | own.closed
-        if own.contract:
-            skipped |= set(range(1, WEEK + 1)) - set(own.contract)
-        if len(skipped) >= WEEK:
-            yield member, frozenset(skipped)
+    for member, visits in _rows(day_demand):
+        if member in limits and is_daily(visits):
+            off = stream_off_days(scenario, member.stream)
+            skipped = _daily_skip(off, limits[member])
+            if len(skipped) >= WEEK:
+                yield member, skipped
 
 
 def calendar_problems(scenario: Scenario, day_demand: pd.DataFrame) -> list[Problem]:
@@ -332,24 +340,11 @@ def skipped_days(prep: Prepared) -> dict[PointStream, frozenset[int]]:
     off = {st.id: stream_off_days(prep.scenario, st.id) for st in prep.scenario.streams}
     if not limits and not any(off.values()):
         return {}
-    rows = prep.day_demand
     out: dict[PointStream, frozenset[int]] = {}
-    for pid, stream, visits in zip(
-        rows["point_id"].astype(str),
-        rows["stream"].astype(str),
-        rows["visits_per_week"].astype(float),
-        strict=True,
-    ):
-        member = PointStream(pid, stream)
+    for member, visits in _rows(prep.day_demand):
         own = limits.get(member)
-        if not is_daily(visits) or (own is None and not off.get(stream)):
-            continue
-        skipped = set(off.get(stream, ()))
-        if own is not None:
-            skipped |= own.closed
-            if own.contract:
-                skipped |= set(range(1, WEEK + 1)) - set(own.contract)
-        out[member] = frozenset(skipped)
+        if is_daily(visits) and (own is not None or off.get(member.stream)):
+            out[member] = _daily_skip(off.get(member.stream, frozenset()), own)
     return out
 
 
