@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from optimizer import progress
-from optimizer.errors import InputError
+from optimizer.errors import InputError, VerificationError
 from optimizer.outputs import (
     check_output_file,
     check_output_folder,
@@ -31,10 +31,12 @@ from optimizer.plan_types import Plan
 from optimizer.scenario import Scenario, load_scenario
 from optimizer.stages.assemble import SCHEMA_VERSION, DayRoutes, Stage, assemble_plan
 from optimizer.stages.calendar import FIXED, CalendarMode, calendar_problems, plan_calendar
+from optimizer.stages.level import Week, level_week
 from optimizer.stages.prepare import Prepared, load_road_network, prepare
 from optimizer.stages.routes import solve_day_routes
 from optimizer.stages.site_options import DayOne, day_one_for_plan, sites_and_day_one
 from optimizer.stages.sites import solve_sites
+from optimizer.stages.week_check import week_collection_issues
 
 log = logging.getLogger("optimizer")
 
@@ -65,6 +67,9 @@ SITES_SHARE_ROUTES = 0.6
 SITES_SHARE_ROUTES_ONE_DAY = 0.9
 MIN_SITES_S = 1.0  # the least a solver is given, even when loading used up the limit
 MIN_DAY_S = 1.0
+# a chosen week's share of the routing time for levelling its days (optimizer.stages.level)
+LEVEL_SHARE = 0.05
+MIN_LEVEL_S = 2.0
 
 
 def seconds_for(deadline: float, now: float, *, share: float = 1.0, parts: int = 1) -> float:
@@ -155,22 +160,42 @@ def build_plan(
         open_ids = {f.id for f in scenario.facilities if f.state == "existing"}
     routed: list[DayRoutes] = []
     calendar = FIXED
+    levelled = 0
     if stage in ("plan", "routes"):
         calendar = plan_calendar(
             prep, open_ids, days=days, mode=calendar_mode(scenario, days), seed=seed
         )
+        # a chosen week keeps a share of the time to level its routed days
+        level_s = (
+            LEVEL_SHARE * (deadline - time.perf_counter()) if calendar.mode == "chosen" else 0.0
+        )
+        routes_deadline = deadline - max(0.0, level_s) if days > 1 else deadline
         for day in range(1, days + 1):
             reused = day_one_for_plan(prep, day_one, open_ids, calendar) if day == 1 else None
             if reused is not None:
                 progress.report("routes day 1: those of the chosen site option")
                 routed.append(DayRoutes(1, reused.problem, reused.plan, reused.node_loc))
                 continue
-            budget = _budget(deadline, parts=days - day + 1, floor=MIN_DAY_S)
+            budget = _budget(routes_deadline, parts=days - day + 1, floor=MIN_DAY_S)
             progress.report(f"routes day {day} of {days} ({budget:.0f} s)…")
             problem, plan, node_loc = solve_day_routes(
                 prep, open_ids, time_limit_s=budget, seed=seed, day=day, calendar=calendar
             )
             routed.append(DayRoutes(day, problem, plan, node_loc))
+        if calendar.mode == "chosen" and days > 1:
+            progress.report("levelling the week's trucks…")
+            week, levelled = level_week(
+                prep,
+                open_ids,
+                Week(calendar, tuple(routed)),
+                deadline=max(deadline, time.perf_counter() + MIN_LEVEL_S),
+            )
+            calendar, routed = week.calendar, list(week.days)
+        issues = week_collection_issues(prep, routed)
+        if issues:
+            raise VerificationError(
+                "the week's collections failed the independent check: " + "; ".join(issues[:10])
+            )
     progress.report("assembling the plan…")
     # A Plan (optimizer.plan_types); typed as a plain dict until optimizer.plan_scenario
     # (optimizer/__init__.py) declares Plan too.
@@ -183,6 +208,7 @@ def build_plan(
         seed=seed,
         open_ids=open_ids,
         calendar=calendar.mode,
+        levelled=levelled,
     )
     return cast(dict[str, Any], result)
 

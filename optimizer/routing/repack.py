@@ -209,3 +209,29 @@ def repack(
                 changed = True
     out = [days[r.vehicle_id].route if r.vehicle_id in days else r for r in routes]
     return [r for r in out if r.vehicle_id in days or r in kept], emptied
+
+
+def absorb(
+    problem: RoutingProblem, routes: Sequence[Route], vehicle_id: str, *, deadline: float
+) -> list[Route] | None:
+    """The routes with every trip of truck ``vehicle_id`` moved onto the other trucks
+    (whole or cut in two), or None when they do not all fit, the day would not get
+    cheaper, or ``deadline`` passed first."""
+    if not problem.facilities:
+        return None
+    search = _Search(problem, {v.id: v for v in problem.vehicles}, deadline)
+    days: dict[str, _Day] = {}
+    for r in routes:
+        trips = trips_of(r)
+        if trips is not None and trips and r.vehicle_id not in days:
+            days[r.vehicle_id] = _Day(r, trips)
+    if vehicle_id not in days:
+        return None
+    new = search.empty(vehicle_id, days, MAX_CUTS)
+    if new is None:
+        return None
+    return [
+        new[r.vehicle_id].route if r.vehicle_id in new else r
+        for r in routes
+        if r.vehicle_id != vehicle_id
+    ]

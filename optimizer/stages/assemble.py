@@ -261,7 +261,9 @@ def fleet_needed(routes: Sequence[Route]) -> int:
     return sum(max(days.values()) for days in out.values())
 
 
-def _days_assumption(season: str, days: int, calendar: CalendarMode = "fixed") -> str:
+def _days_assumption(
+    season: str, days: int, calendar: CalendarMode = "fixed", levelled: int = 0
+) -> str:
     """How the plan days relate to collection frequencies, in words."""
     load = (
         "A stop's load is the waste accumulated since its last visit (tonnes per day × "
@@ -276,6 +278,12 @@ def _days_assumption(season: str, days: int, calendar: CalendarMode = "fixed") -
     how = (
         "chosen by the planner: neighbouring points share their days, in wedges around "
         "each depot of equal work placed so that the days carry even work"
+        + (
+            f"; then, routed, the points of {levelled} truck{'s' if levelled != 1 else ''} of "
+            "the busiest days moved to their stream's other days where trucks were to spare"
+            if levelled
+            else ""
+        )
         if calendar == "chosen"
         else "spread over the points by a stable hash of their id, so the days carry similar work"
     )
@@ -482,6 +490,7 @@ def _notes(
     n_days: int,
     unserved: Sequence[Unserved],
     calendar: CalendarMode,
+    levelled: int = 0,
 ) -> tuple[list[str], list[str]]:
     """The plan's assumptions and warnings, in words."""
     sc = prep.scenario
@@ -490,7 +499,7 @@ def _notes(
         f"Transport cost in the site model: {sc.solver.transport_cost_kzt_per_t_km} KZT per tonne-km.",
     ]
     if n_days:
-        assumptions.append(_days_assumption(sc.solver.plan_season, n_days, calendar))
+        assumptions.append(_days_assumption(sc.solver.plan_season, n_days, calendar, levelled))
     if n_days and sites is not None and sites.kpis is not None:
         assumptions.append(
             "Present cost with the fleet: capex, site opex, the residue haul and the routed "
@@ -537,8 +546,10 @@ def assemble_plan(
     seed: int,
     open_ids: set[str] | None = None,
     calendar: CalendarMode = "fixed",
+    levelled: int = 0,
 ) -> Plan:
-    """Everything the map and the report need, as the plan.json dictionary."""
+    """Everything the map and the report need, as the plan.json dictionary.
+    ``levelled``: trucks whose points the levelling of the week moved to other days."""
     sc = prep.scenario
     decision = sites.decision if sites is not None else None
     if decision is not None:
@@ -549,7 +560,7 @@ def assemble_plan(
     # the site stage alone has no fleet figures rather than zeros
     routed = _routed_days(prep, days) if days else None
     unserved = routed.unserved if routed is not None else []
-    assumptions, warnings = _notes(prep, sites, len(days), unserved, calendar)
+    assumptions, warnings = _notes(prep, sites, len(days), unserved, calendar, levelled)
     plan: Plan = {
         "schema_version": SCHEMA_VERSION,
         "scenario": {
