@@ -327,7 +327,9 @@ def _improving(s: _Setting, week: Week) -> Week | None:
     key = week_key(week.days, s.entry_of)
     for entry, per_day in sorted(counts.items(), key=lambda kv: -int(kv[1].max() - kv[1].min())):
         peak = int(per_day.max(initial=0))
-        light = {d + 1 for d in range(len(per_day)) if per_day[d] <= peak - 2}
+        # a day one truck short of the peak takes the points only if its trucks absorb
+        # them: the key rejects a move that just shifts the peak
+        light = {d + 1 for d in range(len(per_day)) if per_day[d] < peak}
         if not light:
             continue
         for leave in [d + 1 for d in range(len(per_day)) if per_day[d] == peak]:
